@@ -1,0 +1,77 @@
+// Exact money: amounts are bigint counts of 1e-8 units, never floating-point numbers.
+
+export const SCALE = 8;
+const UNIT = 10n ** BigInt(SCALE);
+export const MAX_AMOUNT = 1_000_000_000_000n * UNIT;
+
+/** A quantity of money in units of 1e-8. Branded so a plain bigint cannot pass for one by accident. */
+export type Amount = bigint & { readonly __amount: unique symbol };
+
+export const asAmount = (units: bigint): Amount => units as Amount;
+export const ZERO = asAmount(0n);
+
+const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+export type ParseResult = { ok: true; value: Amount } | { ok: false; message: string };
+
+interface ParseOptions {
+  /** Round excess decimals half-up instead of rejecting them (legacy float artefacts in files). */
+  round?: boolean;
+  allowNegative?: boolean;
+}
+
+/**
+ * Parses a JSON number or numeric string exactly. A JSON number is read from its shortest
+ * round-trip text, which is the text the client sent for any amount with at most 8 decimals.
+ */
+export function parseAmount(input: unknown, options: ParseOptions = {}): ParseResult {
+  let text: string;
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) return { ok: false, message: 'must be a finite number' };
+    text = String(input);
+  } else if (typeof input === 'string') {
+    text = input.trim();
+    if (text === '' || /[eE]/.test(text)) return { ok: false, message: 'must be a plain decimal number such as "15000.50"' };
+  } else {
+    return { ok: false, message: 'must be a number or a numeric string' };
+  }
+
+  const match = DECIMAL.exec(text);
+  if (!match) return { ok: false, message: 'must be a number or a numeric string' };
+  const [, sign = '', whole = '0', fraction = '', exponentText = '0'] = match;
+  const exponent = Number(exponentText);
+  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return { ok: false, message: 'is out of range' };
+
+  // Shift the decimal point by the exponent, working on the digit string alone.
+  const all = whole + fraction;
+  const pointAt = whole.length + exponent;
+  const intDigits = all.slice(0, Math.max(pointAt, 0)).padEnd(Math.max(pointAt, 0), '0') || '0';
+  let fracDigits = pointAt < 0 ? '0'.repeat(-pointAt) + all : all.slice(pointAt);
+  fracDigits = fracDigits.replace(/0+$/, '');
+
+  let units: bigint;
+  if (fracDigits.length > SCALE) {
+    if (!options.round) return { ok: false, message: `must have at most ${SCALE} decimal places` };
+    const kept = BigInt(intDigits + fracDigits.slice(0, SCALE));
+    units = fracDigits.charCodeAt(SCALE) >= 53 /* '5' */ ? kept + 1n : kept;
+  } else {
+    units = BigInt(intDigits + fracDigits.padEnd(SCALE, '0'));
+  }
+
+  const negative = sign === '-' && units !== 0n;
+  if (negative && !options.allowNegative) return { ok: false, message: 'must be at least 0' };
+  if (units > MAX_AMOUNT) return { ok: false, message: 'must be at most 1000000000000' };
+  return { ok: true, value: asAmount(negative ? -units : units) };
+}
+
+/** Canonical decimal text: no exponent, no trailing zeros ("15000", "9989.76", "-0.5"). */
+export function formatAmount(amount: bigint): string {
+  const negative = amount < 0n;
+  const abs = negative ? -amount : amount;
+  const whole = abs / UNIT;
+  const fraction = (abs % UNIT).toString().padStart(SCALE, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** Nearest double, for places that need a JS number (never for arithmetic). */
+export const amountToNumber = (amount: bigint): number => Number(formatAmount(amount));

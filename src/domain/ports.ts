@@ -1,0 +1,54 @@
+// The interfaces the balance service needs from storage; adapters in src/store implement them.
+
+import type { Amount } from './amount.ts';
+import type { FileName, FileState } from './reconcile.ts';
+
+/** What the service writes into a file: the balance and the keys it owns beside it. */
+export interface BalanceRecord {
+  balance: Amount;
+  revision: number;
+  /** ISO time of the change that produced this balance. */
+  updatedAt: string;
+}
+
+export interface Observation {
+  state: FileState;
+  /** The file is the service's own last write, byte for byte. */
+  isOwnWrite: boolean;
+}
+
+export interface BalanceStore {
+  readonly name: FileName;
+  /** Reads the file as it is now; a file that does not parse is re-read once it stops changing. */
+  read(): Promise<Observation>;
+  /** Cheap check (stat) whether the file differs from the version last read or written. */
+  hasChanged(): Promise<boolean>;
+  /** Atomic, durable write of `record`, keeping every field the service does not own. */
+  write(record: BalanceRecord): Promise<void>;
+  /** Renames a corrupt file aside; returns the new name. */
+  quarantine(): Promise<string>;
+  /** The last version seen (read or written): its balance if valid, and its mtime. */
+  lastSeen(): { balance: Amount | null; mtimeMs: number | null };
+  /** Every field of the last valid object read or written, the service's own key left out. */
+  fields(): Readonly<Record<string, unknown>>;
+}
+
+export interface JournalEntry {
+  revision: number;
+  at: string;
+  balance: Amount;
+  previous: Amount | null;
+  source: string;
+  reason?: string;
+  idempotency_key?: string;
+  /** Fingerprint of route and body, so a key reused with another body is told apart after restarts. */
+  request_hash?: string;
+}
+
+export interface JournalPort {
+  last(): JournalEntry | null;
+  /** Appends and fsyncs; the returned function takes the lines back out (the files could not follow). */
+  append(entries: readonly JournalEntry[]): Promise<() => Promise<void>>;
+  /** Bounds disk use after a successful commit. */
+  compact(): Promise<void>;
+}

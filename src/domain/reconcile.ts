@@ -1,0 +1,107 @@
+// The start-up decision: which of the two files (or the journal) holds the true balance.
+
+import { formatAmount, type Amount } from './amount.ts';
+
+export const VIRTUAL_BALANCE_FILE = 'virtual_balance.json';
+export const AUTO_TRADING_FILE = 'auto_trading_state.json';
+export type FileName = typeof VIRTUAL_BALANCE_FILE | typeof AUTO_TRADING_FILE;
+export type SourceName = FileName | 'journal';
+
+/** What one file held when it was read. `revision` is the one the service recorded in it, if any. */
+export type FileState =
+  | { status: 'missing' }
+  | { status: 'corrupt'; reason: string }
+  | { status: 'no-balance'; revision: number | null }
+  | { status: 'valid'; balance: Amount; mtimeMs: number; revision: number | null };
+
+/** The journal's last entry: the change the service last decided on, with its time. */
+export interface JournalHead {
+  balance: Amount;
+  atMs: number;
+  revision: number;
+}
+
+export interface ReconcileInput {
+  files: Record<FileName, FileState>;
+  journal: JournalHead | null;
+  initialBalance: Amount;
+}
+
+export type Decision =
+  | { action: 'refuse'; corrupt: FileName[] }
+  | {
+      action: 'start';
+      balance: Amount;
+      winner: SourceName | 'initial';
+      reason: string;
+      /** The revision to serve; one above every recorded revision when the balance is new. */
+      revision: number;
+      /** The balance differs from the journal's last entry, so start-up itself is a change. */
+      isChange: boolean;
+      /** Two valid sources held different balances. */
+      disagreed: boolean;
+    };
+
+interface Candidate {
+  source: SourceName;
+  balance: Amount;
+  timeMs: number;
+  revision: number;
+  rank: number;
+}
+
+export function reconcile({ files, journal, initialBalance }: ReconcileInput): Decision {
+  const candidates: Candidate[] = [];
+  for (const [rank, name] of [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE].entries()) {
+    const state = files[name as FileName];
+    if (state.status === 'valid') {
+      candidates.push({ source: name as FileName, balance: state.balance, timeMs: state.mtimeMs, revision: state.revision ?? -1, rank });
+    }
+  }
+  if (journal) {
+    candidates.push({ source: 'journal', balance: journal.balance, timeMs: journal.atMs, revision: journal.revision, rank: 2 });
+  }
+
+  const recorded = Object.values(files).map((s) => ('revision' in s ? (s.revision ?? 0) : 0));
+  const baseRevision = Math.max(0, journal?.revision ?? 0, ...recorded);
+  const fresh = (balance: Amount) => journal === null || journal.balance !== balance;
+
+  if (candidates.length === 0) {
+    const corrupt = (Object.keys(files) as FileName[]).filter((name) => files[name].status === 'corrupt');
+    if (corrupt.length > 0) return { action: 'refuse', corrupt };
+    return {
+      action: 'start',
+      balance: initialBalance,
+      winner: 'initial',
+      reason: 'no file holds a balance; starting from INITIAL_BALANCE',
+      revision: baseRevision + 1,
+      isChange: true,
+      disagreed: false,
+    };
+  }
+
+  const sorted = [...candidates].sort(
+    (a, b) => b.timeMs - a.timeMs || b.revision - a.revision || a.rank - b.rank,
+  );
+  const winner = sorted[0] as Candidate;
+  const runnerUp = sorted.find((c) => c.balance !== winner.balance);
+  const isChange = fresh(winner.balance);
+  return {
+    action: 'start',
+    balance: winner.balance,
+    winner: winner.source,
+    reason: explain(winner, runnerUp, candidates.length),
+    revision: isChange ? baseRevision + 1 : baseRevision,
+    isChange,
+    disagreed: runnerUp !== undefined,
+  };
+}
+
+function explain(winner: Candidate, runnerUp: Candidate | undefined, count: number): string {
+  if (count === 1) return `${winner.source} is the only source with a valid balance`;
+  if (!runnerUp) return 'all sources agree';
+  const what = `${winner.source} (${formatAmount(winner.balance)}) over ${runnerUp.source} (${formatAmount(runnerUp.balance)})`;
+  if (winner.timeMs !== runnerUp.timeMs) return `${what}: it is newer`;
+  if (winner.revision !== runnerUp.revision) return `${what}: equal times, higher revision`;
+  return `${what}: equal times and revisions, ${winner.source} takes precedence`;
+}

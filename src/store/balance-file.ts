@@ -1,0 +1,162 @@
+// Adapter over one legacy balance file: reads its balance, writes the keys the service owns,
+// and keeps every other byte of the file as it found it.
+
+import { rename } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
+import type { BalanceRecord, BalanceStore, Observation } from '../domain/ports.ts';
+import type { FileName, FileState } from '../domain/reconcile.ts';
+import { writeDurably } from './durable-write.ts';
+import { JsonObjectText } from './json-object-text.ts';
+import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint } from './text-file.ts';
+
+/** The one top-level key the service adds to a file for itself. */
+export const META_KEY = '_balance_sync';
+
+export interface FileShape {
+  name: FileName;
+  /** The trading state must be an object; the balance file may be a bare legacy number. */
+  objectRequired: boolean;
+  /** Keys besides `balance` and META_KEY that the service owns, as raw JSON texts. */
+  ownedKeys(record: BalanceRecord): Record<string, string>;
+}
+
+export const virtualBalanceShape: FileShape = {
+  name: 'virtual_balance.json',
+  objectRequired: false,
+  ownedKeys: (record) => ({ last_updated: JSON.stringify(record.updatedAt) }),
+};
+
+export const autoTradingShape: FileShape = {
+  name: 'auto_trading_state.json',
+  objectRequired: true,
+  ownedKeys: () => ({}),
+};
+
+const SETTLE_QUIET_MS = 100;
+const SETTLE_MAX_MS = 2_000;
+
+type Parsed = { state: FileState; doc: JsonObjectText | null; fields: Record<string, unknown> | null };
+
+export class BalanceFile implements BalanceStore {
+  readonly name: FileName;
+  private doc: JsonObjectText | null = null;
+  private docFields: Record<string, unknown> = {};
+  private seen: Fingerprint | null = null;
+  private seenBalance: Amount | null = null;
+  private ownText: string | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly shape: FileShape,
+  ) {
+    this.name = shape.name;
+  }
+
+  async read(): Promise<Observation> {
+    let observed = await this.readOnce();
+    if (observed.state.status === 'corrupt') {
+      // Legacy writers truncate then write: give a half-written file the chance to finish.
+      await this.settle();
+      observed = await this.readOnce();
+    }
+    return observed;
+  }
+
+  async hasChanged(): Promise<boolean> {
+    return !sameFingerprint(await fingerprintOf(this.path), this.seen);
+  }
+
+  async write(record: BalanceRecord): Promise<void> {
+    const owned = {
+      balance: formatAmount(record.balance),
+      ...this.shape.ownedKeys(record),
+      [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
+    };
+    const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
+    await writeDurably(this.path, doc.text);
+    this.doc = doc;
+    this.ownText = doc.text;
+    this.seenBalance = record.balance;
+    this.seen = await fingerprintOf(this.path);
+  }
+
+  async quarantine(): Promise<string> {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '');
+    const target = `${this.path}.corrupt-${stamp}`;
+    await rename(this.path, target);
+    this.seen = null;
+    return target;
+  }
+
+  lastSeen(): { balance: Amount | null; mtimeMs: number | null } {
+    return { balance: this.seenBalance, mtimeMs: this.seen ? mtimeMsOf(this.seen) : null };
+  }
+
+  fields(): Readonly<Record<string, unknown>> {
+    return this.docFields;
+  }
+
+  private async readOnce(): Promise<Observation> {
+    const read = await readText(this.path);
+    this.seen = read?.fingerprint ?? null;
+    this.seenBalance = null;
+    if (!read) return { state: { status: 'missing' }, isOwnWrite: false };
+
+    const isOwnWrite = read.text === this.ownText;
+    const { state, doc, fields } = this.parse(read.text, read.fingerprint);
+    if (state.status === 'valid') this.seenBalance = state.balance;
+    if (doc && fields) {
+      this.doc = doc;
+      this.docFields = fields;
+    }
+    return { state, isOwnWrite };
+  }
+
+  private parse(text: string, fingerprint: Fingerprint): Parsed {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return { state: { status: 'corrupt', reason: `not JSON (${(error as Error).message})` }, doc: null, fields: null };
+    }
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (!isObject) {
+      if (this.shape.objectRequired) return { state: { status: 'corrupt', reason: 'not a JSON object' }, doc: null, fields: null };
+      // The legacy balance file may hold a bare number.
+      const bare = parseAmount(value, { round: true });
+      const state: FileState = bare.ok
+        ? { status: 'valid', balance: bare.value, mtimeMs: mtimeMsOf(fingerprint), revision: null }
+        : { status: 'no-balance', revision: null };
+      return { state, doc: null, fields: null };
+    }
+
+    const { [META_KEY]: meta, ...fields } = value as Record<string, unknown>;
+    const revision = revisionOf(meta);
+    const balance = parseAmount(fields.balance, { round: true });
+    const state: FileState = balance.ok
+      ? { status: 'valid', balance: balance.value, mtimeMs: mtimeMsOf(fingerprint), revision }
+      : { status: 'no-balance', revision };
+    return { state, doc: JsonObjectText.index(text), fields };
+  }
+
+  /** Waits until the file has not changed for a short quiet period (or a bounded time has passed). */
+  private async settle(): Promise<void> {
+    let last = await fingerprintOf(this.path);
+    let quietSince = Date.now();
+    const deadline = quietSince + SETTLE_MAX_MS;
+    while (Date.now() - quietSince < SETTLE_QUIET_MS && Date.now() < deadline) {
+      await sleep(20);
+      const now = await fingerprintOf(this.path);
+      if (!sameFingerprint(now, last)) {
+        last = now;
+        quietSince = Date.now();
+      }
+    }
+  }
+}
+
+function revisionOf(meta: unknown): number | null {
+  const revision = (meta as { revision?: unknown } | null)?.revision;
+  return Number.isSafeInteger(revision) && (revision as number) >= 0 ? (revision as number) : null;
+}
