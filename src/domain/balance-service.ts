@@ -1,0 +1,334 @@
+// The one truth about the balance: reconciles the files at start-up and serializes every change
+// through a single commit path (journal first, then both files) that batches queued changes.
+
+import { EventEmitter } from 'node:events';
+import { formatAmount, type Amount } from './amount.ts';
+import { adoptExternal, applyChange, type ChangeRequest, type Snapshot } from './change.ts';
+import { HttpError, IdempotencyConflictError, StorageUnavailableError } from './errors.ts';
+import { IDEMPOTENCY_WINDOW_MS, IdempotencyMemory } from './idempotency.ts';
+import type { BalanceRecord, BalanceStore, JournalEntry, JournalPort, Observation } from './ports.ts';
+import { reconcile, type FileName } from './reconcile.ts';
+import { StartupRefusedError } from './startup-refused.ts';
+
+export interface Log {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+/** A point in the write path where a test may crash the process or inject a fault. */
+export type WriteStep = 'journal' | FileName;
+
+export interface BalanceServiceOptions {
+  /** In write order: the balance file first, then the trading state. */
+  stores: readonly BalanceStore[];
+  journal: JournalPort & { since(sinceMs: number): Promise<JournalEntry[]> };
+  initialBalance: Amount;
+  log: Log;
+  now?: () => number;
+  afterStep?: (step: WriteStep) => void | Promise<void>;
+  /** How often an unhealthy service retries reconciliation from disk. */
+  recoveryIntervalMs?: number;
+}
+
+export interface ChangeOutcome {
+  snapshot: Snapshot;
+  /** The answer to an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+type Job =
+  | { kind: 'change'; request: ChangeRequest; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void }
+  | { kind: 'sync'; resolve: () => void };
+
+export interface BalanceServiceEvents {
+  /** The served balance or trading state changed. */
+  change: [Snapshot];
+  /** The service itself wrote these files. */
+  written: [FileName[]];
+}
+
+export class BalanceService extends EventEmitter<BalanceServiceEvents> {
+  private current: Snapshot | null = null;
+  private healthy = false;
+  /** Files must be re-read in full: a failed commit left what was read unapplied. */
+  private stale = false;
+  private stateVersion = 0;
+  private queue: Job[] = [];
+  private draining: Promise<void> | null = null;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private readonly keys: IdempotencyMemory;
+  private readonly now: () => number;
+
+  constructor(private readonly options: BalanceServiceOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.keys = new IdempotencyMemory(this.now);
+  }
+
+  /** Start-up: reconcile the files and the journal, heal what needs healing, remember recent keys. */
+  async open(): Promise<void> {
+    await this.reconcileFromDisk();
+    this.keys.restore(await this.options.journal.since(this.now() - IDEMPOTENCY_WINDOW_MS));
+  }
+
+  get ready(): boolean {
+    return this.healthy;
+  }
+
+  /** The served balance; throws 503 while the disk does not hold a consistent one. */
+  snapshot(): Snapshot {
+    if (!this.healthy || !this.current) throw new StorageUnavailableError('the balance is being recovered from disk; try again');
+    return this.current;
+  }
+
+  /** Changes with every change of the balance or the trading state. */
+  get version(): number {
+    return this.stateVersion;
+  }
+
+  /** The trading state as served: every field of the file, with the one balance. */
+  tradingState(): Record<string, unknown> {
+    const { balance } = this.snapshot();
+    const state = this.options.stores.find((s) => s.name === 'auto_trading_state.json');
+    return { ...state?.fields(), balance };
+  }
+
+  submit(request: ChangeRequest): Promise<ChangeOutcome> {
+    if (!this.healthy) return Promise.reject(new StorageUnavailableError('the balance is being recovered from disk; try again'));
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'change', request, resolve, reject }));
+  }
+
+  /** Looks for edits other processes made to the files and adopts them. */
+  sync(): Promise<void> {
+    return new Promise((resolve) => this.enqueue({ kind: 'sync', resolve }));
+  }
+
+  health() {
+    const files = Object.fromEntries(
+      this.options.stores.map((store) => {
+        const seen = store.lastSeen();
+        return [store.name, { balance: seen.balance, mtime: seen.mtimeMs === null ? null : new Date(seen.mtimeMs).toISOString() }];
+      }),
+    );
+    const balance = this.current?.balance ?? null;
+    const filesAgree = this.options.stores.every((store) => store.lastSeen().balance === balance);
+    return { ready: this.healthy, files_agree: filesAgree, revision: this.current?.revision ?? null, balance, files };
+  }
+
+  /** Lets queued changes finish, then stops background work. */
+  async close(): Promise<void> {
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    this.recoveryTimer = null;
+    while (this.draining) await this.draining;
+  }
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      // Everything queued while the previous commit was on disk goes into this one (group commit).
+      const batch = this.queue.splice(0);
+      await this.commit(batch);
+    }
+  }
+
+  private async commit(jobs: Job[]): Promise<void> {
+    if (!this.healthy) {
+      await this.recover();
+      for (const job of jobs) {
+        if (job.kind === 'sync') job.resolve();
+        else job.reject(new StorageUnavailableError('the balance is being recovered from disk; try again'));
+      }
+      return;
+    }
+    const before = this.current as Snapshot;
+    const entries: JournalEntry[] = [];
+    const answers: { job: Extract<Job, { kind: 'change' }>; outcome: ChangeOutcome; requestHash?: string }[] = [];
+    let working = before;
+    let touchedByApi = false;
+    let tradingMoved = false;
+    let undoJournal: (() => Promise<void>) | null = null;
+    const written: BalanceStore[] = [];
+    try {
+      const outside = await this.observe(working);
+      working = outside.snapshot;
+      entries.push(...outside.entries);
+      tradingMoved = outside.tradingMoved;
+
+      const inBatch = new Map<string, { requestHash: string; snapshot: Snapshot }>();
+      for (const job of jobs) {
+        if (job.kind !== 'change') continue;
+        const idempotency = job.request.idempotency;
+        const earlier = idempotency && (inBatch.get(idempotency.key) ?? this.keys.find(idempotency.key));
+        if (idempotency && earlier) {
+          if (earlier.requestHash !== idempotency.requestHash) job.reject(new IdempotencyConflictError());
+          else answers.push({ job, outcome: { snapshot: earlier.snapshot, replayed: true } });
+          continue;
+        }
+        try {
+          const at = new Date(this.now()).toISOString();
+          const change = applyChange(working, job.request, { initialBalance: this.options.initialBalance, at });
+          working = change.snapshot;
+          entries.push(change.entry);
+          touchedByApi = true;
+          answers.push({ job, outcome: { snapshot: working, replayed: false }, ...(idempotency && { requestHash: idempotency.requestHash }) });
+          if (idempotency) inBatch.set(idempotency.key, { requestHash: idempotency.requestHash, snapshot: working });
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          job.reject(error);
+        }
+      }
+
+      if (entries.length > 0) {
+        undoJournal = await this.options.journal.append(entries);
+        await this.options.afterStep?.('journal');
+      }
+      const record = toRecord(working);
+      for (const store of this.options.stores) {
+        if (!touchedByApi && store.lastSeen().balance === working.balance) continue;
+        await store.write(record);
+        written.push(store);
+        await this.options.afterStep?.(store.name);
+      }
+    } catch (error) {
+      await this.rollBack(before, written, undoJournal, error);
+      for (const { job } of answers) job.reject(new StorageUnavailableError());
+      for (const job of jobs) if (job.kind === 'sync') job.resolve();
+      return;
+    }
+
+    this.current = working;
+    for (const { job, outcome, requestHash } of answers) {
+      const key = job.request.idempotency?.key;
+      if (key && requestHash && !outcome.replayed) this.keys.remember(key, requestHash, outcome.snapshot);
+      job.resolve(outcome);
+    }
+    for (const job of jobs) if (job.kind === 'sync') job.resolve();
+    if (written.length > 0) this.emit('written', written.map((s) => s.name));
+    if (working !== before || tradingMoved) {
+      this.stateVersion++;
+      this.emit('change', working);
+    }
+    await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
+  }
+
+  /** Reads files that changed since last seen; adopts outside balances and plans healing of the rest. */
+  private async observe(current: Snapshot): Promise<{ snapshot: Snapshot; entries: JournalEntry[]; tradingMoved: boolean }> {
+    const seen: { store: BalanceStore; observation: Observation }[] = [];
+    for (const store of this.options.stores) {
+      if (!this.stale && !(await store.hasChanged())) continue;
+      const observation = await store.read();
+      if (!observation.isOwnWrite) seen.push({ store, observation });
+    }
+    this.stale = false;
+
+    let snapshot = current;
+    const entries: JournalEntry[] = [];
+    const valid = seen.flatMap(({ store, observation: { state } }) => (state.status === 'valid' ? [{ store, state }] : []));
+    valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
+    for (const { store, state } of valid) {
+      if (state.balance === snapshot.balance) continue;
+      const adopted = adoptExternal(snapshot, state.balance, store.name, new Date(this.now()).toISOString());
+      this.options.log.info(
+        { file: store.name, previous: formatAmount(snapshot.balance), balance: formatAmount(state.balance), revision: adopted.snapshot.revision },
+        'adopted an outside edit',
+      );
+      snapshot = adopted.snapshot;
+      entries.push(adopted.entry);
+    }
+    for (const { store, observation: { state } } of seen) {
+      if (state.status === 'corrupt') {
+        const aside = await store.quarantine();
+        this.options.log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file; rewriting it from memory');
+      } else if (state.status === 'missing') {
+        this.options.log.warn({ file: store.name }, 'a file was deleted; re-creating it from memory');
+      } else if (state.status === 'no-balance') {
+        this.options.log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
+      }
+    }
+    return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.name === 'auto_trading_state.json') };
+  }
+
+  private async rollBack(before: Snapshot, written: BalanceStore[], undoJournal: (() => Promise<void>) | null, cause: unknown): Promise<void> {
+    this.stale = true;
+    this.options.log.error({ err: cause, revision: before.revision }, 'a save failed; rolling back');
+    try {
+      for (const store of written.reverse()) await store.write(toRecord(before));
+      await undoJournal?.();
+    } catch (error) {
+      // The disk holds something other than what we serve: stop serving until it is reconciled again.
+      this.options.log.error({ err: error }, 'rollback failed; the service is unhealthy until the files can be reconciled');
+      this.healthy = false;
+      this.recoveryTimer ??= setInterval(() => void this.sync(), this.options.recoveryIntervalMs ?? 1000);
+    }
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      await this.reconcileFromDisk();
+      if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+      this.recoveryTimer = null;
+      this.options.log.info({ revision: this.current?.revision }, 'recovered: the files are consistent again');
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'recovery failed; will retry');
+    }
+  }
+
+  private async reconcileFromDisk(): Promise<void> {
+    const { stores, journal, log, initialBalance } = this.options;
+    const observations = await Promise.all(stores.map((store) => store.read()));
+    const states = Object.fromEntries(stores.map((store, i) => [store.name, (observations[i] as Observation).state]));
+    const head = journal.last();
+    const decision = reconcile({
+      files: states as Parameters<typeof reconcile>[0]['files'],
+      journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
+      initialBalance,
+    });
+    if (decision.action === 'refuse') {
+      throw new StartupRefusedError(decision.corrupt.map((name) => ({ name, reason: reasonOf(states[name]) })));
+    }
+    for (const store of stores) {
+      const state = states[store.name];
+      if (state?.status !== 'corrupt') continue;
+      const aside = await store.quarantine();
+      log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
+    }
+    if (decision.disagreed) {
+      const seen = Object.fromEntries(stores.map((s, i) => [s.name, describe((observations[i] as Observation).state)]));
+      log.warn({ ...seen, journal: head && { balance: formatAmount(head.balance), at: head.at }, winner: decision.winner, reason: decision.reason }, 'the files disagreed at start-up');
+    }
+
+    const at = new Date(this.now()).toISOString();
+    const snapshot: Snapshot = { balance: decision.balance, revision: decision.revision, updatedAt: decision.isChange || !head ? at : head.at };
+    if (decision.isChange) {
+      const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
+      await journal.append([entry]);
+    }
+    for (const store of stores) {
+      if (decision.isChange || store.lastSeen().balance !== snapshot.balance) await store.write(toRecord(snapshot));
+    }
+    log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
+    this.current = snapshot;
+    this.stale = false;
+    this.healthy = true;
+    this.stateVersion++;
+    this.emit('change', snapshot);
+  }
+}
+
+const toRecord = (snapshot: Snapshot): BalanceRecord => ({ balance: snapshot.balance, revision: snapshot.revision, updatedAt: snapshot.updatedAt });
+
+const reasonOf = (state: Observation['state'] | undefined) => (state?.status === 'corrupt' ? state.reason : 'unreadable');
+
+function describe(state: Observation['state']) {
+  return state.status === 'valid'
+    ? { balance: formatAmount(state.balance), mtime: new Date(state.mtimeMs).toISOString(), revision: state.revision }
+    : { status: state.status };
+}

@@ -1,0 +1,73 @@
+// Applying one requested change to the working state of a batch: pure, exact, and validated.
+
+import { MAX_AMOUNT, ZERO, asAmount, formatAmount, type Amount } from './amount.ts';
+import { InsufficientBalanceError, PreconditionFailedError } from './errors.ts';
+import type { JournalEntry } from './ports.ts';
+
+export type ChangeOp = { kind: 'set'; balance: Amount } | { kind: 'delta'; delta: Amount } | { kind: 'reset' };
+
+export interface ChangeRequest {
+  op: ChangeOp;
+  reason?: string;
+  /** From If-Match: the change applies only if the balance is still at this revision. */
+  expectedRevision?: number;
+  idempotency?: { key: string; requestHash: string };
+}
+
+/** The balance as served: what a GET returns and what a change answers with. */
+export interface Snapshot {
+  balance: Amount;
+  revision: number;
+  updatedAt: string;
+}
+
+/** The next snapshot and its journal entry, or the client error that rejects the change. */
+export function applyChange(
+  current: Snapshot,
+  request: ChangeRequest,
+  context: { initialBalance: Amount; at: string },
+): { snapshot: Snapshot; entry: JournalEntry } {
+  if (request.expectedRevision !== undefined && request.expectedRevision !== current.revision) {
+    throw new PreconditionFailedError();
+  }
+  const balance = nextBalance(current.balance, request.op, context.initialBalance);
+  const snapshot: Snapshot = { balance, revision: current.revision + 1, updatedAt: context.at };
+  const entry: JournalEntry = {
+    revision: snapshot.revision,
+    at: context.at,
+    balance,
+    previous: current.balance,
+    source: request.op.kind === 'reset' ? 'reset' : 'api',
+  };
+  if (request.reason !== undefined) entry.reason = request.reason;
+  if (request.idempotency) {
+    entry.idempotency_key = request.idempotency.key;
+    entry.request_hash = request.idempotency.requestHash;
+  }
+  return { snapshot, entry };
+}
+
+/** The change an outside edit of a file makes: it is adopted as it stands. */
+export function adoptExternal(current: Snapshot, balance: Amount, file: string, at: string): { snapshot: Snapshot; entry: JournalEntry } {
+  const snapshot: Snapshot = { balance, revision: current.revision + 1, updatedAt: at };
+  return { snapshot, entry: { revision: snapshot.revision, at, balance, previous: current.balance, source: `external:${file}` } };
+}
+
+function nextBalance(balance: Amount, op: ChangeOp, initialBalance: Amount): Amount {
+  switch (op.kind) {
+    case 'set':
+      return op.balance;
+    case 'reset':
+      return initialBalance;
+    case 'delta': {
+      const next = balance + op.delta;
+      if (next < ZERO) {
+        throw new InsufficientBalanceError(
+          `a delta of ${formatAmount(op.delta)} would take the balance of ${formatAmount(balance)} below 0`,
+        );
+      }
+      if (next > MAX_AMOUNT) throw new InsufficientBalanceError('the delta would take the balance above 1000000000000');
+      return asAmount(next);
+    }
+  }
+}

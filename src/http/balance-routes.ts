@@ -1,0 +1,86 @@
+// The balance routes: the legacy paths and envelope, plus conditional requests, idempotency and history.
+
+import { createHash } from 'node:crypto';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
+import type { BalanceService } from '../domain/balance-service.ts';
+import type { ChangeOp, ChangeRequest } from '../domain/change.ts';
+import type { JournalEntry } from '../domain/ports.ts';
+import { requireBearer } from './access.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { fromZod } from './errors.ts';
+import type { EventStream } from './events.ts';
+import { toJson } from './json.ts';
+import { balanceBody, etagOf, revisionFromEtag, type Representation, type Representations } from './representations.ts';
+import { balanceChangeSchema, historyQuerySchema, idempotencyKeySchema, resetSchema } from './schemas.ts';
+
+export interface BalanceRoutesDeps {
+  balance: BalanceService;
+  history: { recent(limit: number): Promise<JournalEntry[]> };
+  representations: Representations;
+  events: EventStream;
+  apiToken: string | undefined;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw fromZod(result.error, what);
+  return result.data;
+}
+
+function sendRepresentation(req: Request, res: Response, { body, etag }: Representation): void {
+  res.set({ ETag: etag, 'Cache-Control': 'no-cache' }).type('application/json');
+  if (req.fresh) {
+    res.status(304).end();
+    return;
+  }
+  res.send(body);
+}
+
+export function balanceRoutes({ balance, history, representations, events, apiToken }: BalanceRoutesDeps): Router {
+  const router = Router();
+  const auth = requireBearer(apiToken);
+
+  const change = (route: string, body: (req: Request) => { op: ChangeOp; reason?: string }): RequestHandler => async (req, res) => {
+    const { op, reason } = body(req);
+    const request: ChangeRequest = { op, ...(reason !== undefined && { reason }) };
+    const key = req.get('idempotency-key');
+    if (key !== undefined) {
+      const requestHash = createHash('sha256').update(`${route}\n${canonicalJson(req.body ?? {})}`).digest('base64url');
+      request.idempotency = { key: parse(idempotencyKeySchema, key, 'Idempotency-Key header'), requestHash };
+    }
+    const ifMatch = req.get('if-match');
+    if (ifMatch !== undefined) request.expectedRevision = revisionFromEtag(ifMatch, balance.snapshot());
+    const { snapshot, replayed } = await balance.submit(request);
+    if (replayed) res.set('Idempotency-Replayed', 'true');
+    // The answer describes the balance this change produced (a replay: the one it first produced).
+    res.set('ETag', etagOf(snapshot)).type('application/json').send(balanceBody(snapshot));
+  };
+
+  router.get('/virtual_balance', (req, res) => sendRepresentation(req, res, representations.balance()));
+  router.post(
+    '/virtual_balance',
+    auth,
+    change('/virtual_balance', (req) => parse(balanceChangeSchema, req.body, 'request body')),
+  );
+  router.post(
+    '/virtual_balance/reset',
+    auth,
+    change('/virtual_balance/reset', (req) => ({ op: { kind: 'reset' }, ...parse(resetSchema, req.body ?? {}, 'request body') })),
+  );
+  router.get('/virtual_balance/history', async (req, res) => {
+    const { limit = 50 } = parse(historyQuerySchema, req.query, 'query');
+    const entries = await history.recent(limit);
+    res.type('application/json').send(`{"status":"success","entries":[${entries.map(toJson).join(',')}]}`);
+  });
+  router.get('/virtual_balance/events', (req, res) => {
+    const { body } = representations.balance();
+    events.attach(req, res, { body, id: balance.snapshot().revision });
+  });
+  router.get('/auto_trading/status', (req, res) => sendRepresentation(req, res, representations.trading()));
+  router.get('/health', (_req, res) => {
+    const report = balance.health();
+    res.status(report.ready ? 200 : 503).type('application/json').send(toJson({ status: report.ready ? 'ok' : 'error', ...report }));
+  });
+  return router;
+}

@@ -1,0 +1,47 @@
+// Server-Sent Events: one `balance` event per change, written to every client from one serialization.
+
+import type { Request, Response } from 'express';
+
+export class EventStream {
+  private readonly clients = new Set<Response>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(heartbeatMs = 15_000) {
+    this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Opens a stream and sends the current body at once. */
+  attach(req: Request, res: Response, current: { body: string; id: number }): void {
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.write(frame(current.body, current.id));
+    this.clients.add(res);
+    req.on('close', () => this.clients.delete(res));
+  }
+
+  publish(body: string, id: number): void {
+    this.broadcast(frame(body, id));
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+  }
+
+  private broadcast(text: string): void {
+    for (const res of this.clients) res.write(text);
+  }
+}
+
+const frame = (body: string, id: number) => `id: ${id}\nevent: balance\ndata: ${body}\n\n`;

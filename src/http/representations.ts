@@ -1,0 +1,52 @@
+// Response bodies built once per change, not once per request: polls are served from memory.
+
+import { createHash } from 'node:crypto';
+import type { BalanceService } from '../domain/balance-service.ts';
+import type { Snapshot } from '../domain/change.ts';
+import { toJson } from './json.ts';
+
+export interface Representation {
+  body: string;
+  etag: string;
+}
+
+export const CURRENCY = 'USDT';
+
+export const etagOf = (snapshot: Snapshot): string => `"r${snapshot.revision}"`;
+
+/** The revision an If-Match header names, or -1 when it names none the service ever issued. */
+export function revisionFromEtag(header: string, current: Snapshot): number {
+  const tags = header.split(',').map((tag) => tag.trim());
+  if (tags.includes('*') || tags.includes(etagOf(current))) return current.revision;
+  return -1;
+}
+
+export const balanceBody = (snapshot: Snapshot): string =>
+  toJson({ status: 'success', balance: snapshot.balance, currency: CURRENCY, last_updated: snapshot.updatedAt, revision: snapshot.revision });
+
+export class Representations {
+  private balanceCache: { snapshot: Snapshot; value: Representation } | null = null;
+  private tradingCache: { version: number; value: Representation } | null = null;
+  private readonly boot = createHash('sha1').update(`${process.pid}:${Date.now()}`).digest('base64url').slice(0, 8);
+
+  constructor(private readonly service: BalanceService) {}
+
+  balance(): Representation {
+    const snapshot = this.service.snapshot();
+    if (this.balanceCache?.snapshot !== snapshot) {
+      this.balanceCache = { snapshot, value: { body: balanceBody(snapshot), etag: etagOf(snapshot) } };
+    }
+    return this.balanceCache.value;
+  }
+
+  trading(): Representation {
+    const version = this.service.version;
+    if (this.tradingCache?.version !== version) {
+      const state = toJson(this.service.tradingState());
+      const { revision } = this.service.snapshot();
+      const body = `{"status":"success","data":${state},"auto_trading":${state},"revision":${revision}}`;
+      this.tradingCache = { version, value: { body, etag: `"s${this.boot}-${version}"` } };
+    }
+    return this.tradingCache.value;
+  }
+}

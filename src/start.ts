@@ -1,0 +1,88 @@
+// Opens everything the service needs on one data folder, in order, and closes it again.
+
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+import type { Config } from './config.ts';
+import { BalanceService, type WriteStep } from './domain/balance-service.ts';
+import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
+import { AUTO_TRADING_FILE, VIRTUAL_BALANCE_FILE } from './domain/reconcile.ts';
+import { BalanceFile, autoTradingShape, virtualBalanceShape } from './store/balance-file.ts';
+import { lockDataDir, removeOrphanedTempFiles } from './store/data-dir-lock.ts';
+import { Journal } from './store/journal.ts';
+import { watchFiles } from './watch/file-watcher.ts';
+
+export interface Running {
+  server: Server;
+  port: number;
+  /** Stops accepting, finishes in-flight writes, closes streams and watchers, releases the lock. */
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, logger: Logger, afterStep?: (step: WriteStep) => void | Promise<void>): Promise<Running> {
+  const dir = config.DATA_DIR;
+  await mkdir(dir, { recursive: true });
+  const release = await lockDataDir(dir, (error) => logger.error({ err: error }, 'the data folder lock was compromised'));
+  const closers: (() => Promise<void> | void)[] = [release];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
+  };
+
+  try {
+    const orphans = await removeOrphanedTempFiles(dir, [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE]);
+    if (orphans.length > 0) logger.info({ files: orphans }, 'removed temp files left by an interrupted write');
+
+    const { journal, trimmed } = await Journal.open(dir, {
+      maxBytes: config.JOURNAL_MAX_BYTES,
+      keepSegments: config.JOURNAL_SEGMENTS,
+      retainMs: IDEMPOTENCY_WINDOW_MS,
+    });
+    closers.push(() => journal.close());
+    if (trimmed) logger.warn({ file: 'balance_journal.jsonl' }, 'trimmed a torn last line from the journal');
+
+    const balance = new BalanceService({
+      stores: [new BalanceFile(join(dir, VIRTUAL_BALANCE_FILE), virtualBalanceShape), new BalanceFile(join(dir, AUTO_TRADING_FILE), autoTradingShape)],
+      journal,
+      initialBalance: config.INITIAL_BALANCE,
+      log: logger,
+      ...(afterStep && { afterStep }),
+    });
+    await balance.open();
+    closers.push(() => balance.close());
+
+    const watcher = watchFiles(dir, [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE], balance, (error) =>
+      logger.error({ err: error }, 'following outside edits failed; will retry'),
+    );
+    closers.push(() => watcher.close());
+
+    const { app, close: closeApp } = createApp({ balance, history: journal, logger, config });
+    const server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+
+    return {
+      server,
+      port,
+      async stop() {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        closeApp();
+        await balance.close();
+        server.closeIdleConnections();
+        await closed;
+        await closeAll();
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

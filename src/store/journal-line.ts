@@ -1,0 +1,46 @@
+// One journal entry as one JSON line, with amounts written and read back exactly.
+
+import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
+import type { JournalEntry } from '../domain/ports.ts';
+
+export function encodeEntry(entry: JournalEntry): string {
+  const previous = entry.previous === null ? 'null' : formatAmount(entry.previous);
+  let line = `{"revision":${entry.revision},"at":${JSON.stringify(entry.at)},"balance":${formatAmount(entry.balance)},"previous":${previous},"source":${JSON.stringify(entry.source)}`;
+  if (entry.reason !== undefined) line += `,"reason":${JSON.stringify(entry.reason)}`;
+  if (entry.idempotency_key !== undefined) line += `,"idempotency_key":${JSON.stringify(entry.idempotency_key)}`;
+  if (entry.request_hash !== undefined) line += `,"request_hash":${JSON.stringify(entry.request_hash)}`;
+  return `${line}}\n`;
+}
+
+// The writer puts the amounts first, so they can be read from their digits rather than through a double.
+const HEAD = /^\{"revision":\d+,"at":"[^"]*","balance":(-?[\d.]+),"previous":(-?[\d.]+|null),/;
+
+/** The entry on `line`, or null for anything that is not a whole entry (a torn write, say). */
+export function decodeEntry(line: string): JournalEntry | null {
+  const head = HEAD.exec(line);
+  if (!head) return null;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const balance = exact(head[1]);
+  const previous = head[2] === 'null' ? null : exact(head[2]);
+  if (balance === null || (previous === null && head[2] !== 'null') || typeof value.source !== 'string') return null;
+  const entry: JournalEntry = { revision: value.revision as number, at: value.at as string, balance, previous, source: value.source };
+  if (typeof value.reason === 'string') entry.reason = value.reason;
+  if (typeof value.idempotency_key === 'string') entry.idempotency_key = value.idempotency_key;
+  if (typeof value.request_hash === 'string') entry.request_hash = value.request_hash;
+  return entry;
+}
+
+function exact(text: string | undefined): Amount | null {
+  const parsed = parseAmount(text, { allowNegative: true });
+  return parsed.ok ? parsed.value : null;
+}
+
+/** The entry as the history route shows it: amounts as JSON numbers. */
+export function entryToJson(entry: JournalEntry): string {
+  return encodeEntry(entry).trimEnd();
+}
