@@ -26,7 +26,7 @@ export const balanceChangeSchema = z
   })
   .superRefine((body, ctx) => {
     if ((body.balance === undefined) === (body.delta === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [body.delta === undefined ? 'balance' : 'delta'], message: 'exactly one of balance and delta is required' });
+      ctx.addIssue({ code: 'custom', path: ['balance'], message: 'exactly one of balance and delta is required' });
     }
   })
   .transform((body): { op: ChangeOp; reason?: string } => ({

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { asAmount, type Amount } from '../../src/domain/amount.ts';
+import { reconcile, type FileState, type JournalHead } from '../../src/domain/reconcile.ts';
+
+const amount = (value: number): Amount => asAmount(BigInt(Math.round(value * 1e8)));
+const valid = (balance: number, mtimeMs: number, revision: number | null = null): FileState => ({ status: 'valid', balance: amount(balance), mtimeMs, revision });
+const missing: FileState = { status: 'missing' };
+const corrupt: FileState = { status: 'corrupt', reason: 'not JSON' };
+const noBalance: FileState = { status: 'no-balance', revision: null };
+const initialBalance = amount(10_000);
+
+const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null) =>
+  reconcile({ files: { 'virtual_balance.json': vb, 'auto_trading_state.json': ats }, journal, initialBalance });
+
+describe('start-up reconciliation', () => {
+  it.each([
+    ['both equal', valid(15_000, 100), valid(15_000, 200), 15_000, 'auto_trading_state.json', false],
+    ['the balance file newer', valid(12_346, 200), valid(9_989.76, 100), 12_346, 'virtual_balance.json', true],
+    ['the trading state newer', valid(12_346, 100), valid(9_989.76, 200), 9_989.76, 'auto_trading_state.json', true],
+    ['equal mtimes, higher revision in the trading state', valid(1, 100, 3), valid(2, 100, 4), 2, 'auto_trading_state.json', true],
+    ['equal mtimes and revisions: the balance file', valid(1, 100, 3), valid(2, 100, 3), 1, 'virtual_balance.json', true],
+    ['equal mtimes, no revisions: the balance file', valid(1, 100), valid(2, 100), 1, 'virtual_balance.json', true],
+    ['only the balance file', valid(5, 100), missing, 5, 'virtual_balance.json', false],
+    ['only the trading state', missing, valid(6, 100), 6, 'auto_trading_state.json', false],
+    ['one corrupt, the other valid', corrupt, valid(7, 100), 7, 'auto_trading_state.json', false],
+    ['one without a balance', valid(8, 100), noBalance, 8, 'virtual_balance.json', false],
+  ])('%s', (_name, vb, ats, balance, winner, disagreed) => {
+    const decision = decide(vb, ats);
+    expect(decision).toMatchObject({ action: 'start', balance: amount(balance), winner, disagreed });
+  });
+
+  it.each([
+    ['both missing', missing, missing],
+    ['both without a balance', noBalance, noBalance],
+    ['one missing, one without a balance', missing, noBalance],
+  ])('starts from INITIAL_BALANCE when there is nothing to lose: %s', (_name, vb, ats) => {
+    expect(decide(vb, ats)).toMatchObject({ action: 'start', balance: initialBalance, winner: 'initial', isChange: true });
+  });
+
+  it.each([
+    ['one corrupt, one missing', corrupt, missing, ['virtual_balance.json']],
+    ['both corrupt', corrupt, corrupt, ['virtual_balance.json', 'auto_trading_state.json']],
+    ['one corrupt, one without a balance', noBalance, corrupt, ['auto_trading_state.json']],
+  ])('refuses to start when a file is corrupt and nothing holds the balance: %s', (_name, vb, ats, names) => {
+    expect(decide(vb, ats)).toEqual({ action: 'refuse', corrupt: names });
+  });
+
+  it('restores the balance from the journal when the files are corrupt', () => {
+    const decision = decide(corrupt, corrupt, { balance: amount(4_242), atMs: 50, revision: 9 });
+    expect(decision).toMatchObject({ action: 'start', balance: amount(4_242), winner: 'journal', revision: 9, isChange: false });
+  });
+
+  it('rolls forward a change that reached the journal but not the files', () => {
+    const decision = decide(valid(100, 1_000, 4), valid(100, 1_001, 4), { balance: amount(200), atMs: 1_002, revision: 5 });
+    expect(decision).toMatchObject({ balance: amount(200), winner: 'journal', revision: 5, isChange: false });
+  });
+
+  it('lets an outside edit made after the last journal entry win, as a new revision', () => {
+    const decision = decide(valid(100, 1_000, 5), valid(300, 2_000, 5), { balance: amount(100), atMs: 999, revision: 5 });
+    expect(decision).toMatchObject({ balance: amount(300), winner: 'auto_trading_state.json', revision: 6, isChange: true });
+  });
+
+  it('never goes back on a revision recorded in any file', () => {
+    const decision = decide(valid(100, 1_000, 41), valid(100, 900, 7));
+    expect(decision).toMatchObject({ revision: 42 });
+  });
+
+  it('explains a disagreement with both values', () => {
+    const decision = decide(valid(12_346, 200), valid(9_989.76, 100));
+    expect(decision.action === 'start' && decision.reason).toBe('virtual_balance.json (12346) over auto_trading_state.json (9989.76): it is newer');
+  });
+});

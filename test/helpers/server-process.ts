@@ -1,0 +1,91 @@
+// The built server as a child process: started on a data folder, driven over HTTP, killed.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** Every log line so far, parsed. */
+  logs: Record<string, unknown>[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartResult {
+  ok: false;
+  code: number | null;
+  stderr: string;
+  logs: Record<string, unknown>[];
+}
+
+const SERVER = 'dist/src/server.js';
+
+function launch(env: Record<string, string>) {
+  const child = spawn(process.execPath, [SERVER], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, logs, exited, stderr: () => stderr };
+}
+
+/** Starts the server and resolves once it listens (or rejects with what it said when it exits first). */
+export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const { child, logs, exited, stderr } = launch(env);
+  const lines = createInterface({ input: child.stdout! });
+  const listening = new Promise<number>((resolve, reject) => {
+    lines.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (typeof entry.port === 'number' && String(entry.msg).includes('listening')) resolve(entry.port);
+    });
+    void exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${stderr()}`)));
+  });
+  const port = await listening;
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    stderr,
+    exited,
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the server expecting it to refuse to start; resolves with its exit code and words. */
+export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
+  const { child, logs, exited, stderr } = launch(env);
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      /* not a log line */
+    }
+  });
+  const code = await exited;
+  return { ok: false, code, stderr: stderr(), logs };
+}
+
+export async function json(url: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+}
+
+export const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  json(url, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers });

@@ -1,0 +1,65 @@
+// The real service on a temp folder, without a process: real stores, real journal, a silent logger.
+
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApp } from '../../src/app.ts';
+import { asAmount } from '../../src/domain/amount.ts';
+import { BalanceService, type BalanceServiceOptions } from '../../src/domain/balance-service.ts';
+import { IDEMPOTENCY_WINDOW_MS } from '../../src/domain/idempotency.ts';
+import type { BalanceStore } from '../../src/domain/ports.ts';
+import { BalanceFile, autoTradingShape, virtualBalanceShape } from '../../src/store/balance-file.ts';
+import { Journal } from '../../src/store/journal.ts';
+
+export const VB = 'virtual_balance.json';
+export const ATS = 'auto_trading_state.json';
+
+export interface TestService {
+  balance: BalanceService;
+  journal: Journal;
+  stores: BalanceStore[];
+  app: ReturnType<typeof createApp>['app'];
+  close(): Promise<void>;
+}
+
+export interface TestServiceOptions {
+  apiToken?: string;
+  corsOrigins?: string[];
+  initialBalance?: number;
+  journalMaxBytes?: number;
+  /** Wraps the real stores, for faults the disk cannot produce on demand. */
+  wrapStores?: (stores: BalanceStore[]) => BalanceStore[];
+  service?: Partial<BalanceServiceOptions>;
+}
+
+export async function openService(dir: string, options: TestServiceOptions = {}): Promise<TestService> {
+  const { journal } = await Journal.open(dir, { maxBytes: options.journalMaxBytes ?? 1 << 30, keepSegments: 3, retainMs: IDEMPOTENCY_WINDOW_MS });
+  const real: BalanceStore[] = [new BalanceFile(join(dir, VB), virtualBalanceShape), new BalanceFile(join(dir, ATS), autoTradingShape)];
+  const stores = options.wrapStores?.(real) ?? real;
+  const logger = pino({ level: 'silent' });
+  const balance = new BalanceService({
+    stores,
+    journal,
+    initialBalance: asAmount(BigInt(options.initialBalance ?? 10_000) * 100_000_000n),
+    log: logger,
+    recoveryIntervalMs: 50,
+    ...options.service,
+  });
+  try {
+    await balance.open();
+  } catch (error) {
+    await journal.close();
+    throw error;
+  }
+  const { app, close } = createApp({ balance, history: journal, logger, config: { API_TOKEN: options.apiToken, CORS_ORIGINS: options.corsOrigins } });
+  return {
+    balance,
+    journal,
+    stores,
+    app,
+    async close() {
+      close();
+      await balance.close();
+      await journal.close();
+    },
+  };
+}

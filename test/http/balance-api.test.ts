@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ATS, openService, VB, type TestService } from '../helpers/service.ts';
+import { readJson, tempDir, writeJson } from '../helpers/temp-dir.ts';
+
+let service: TestService | undefined;
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+});
+
+async function open(seed?: (dir: string) => Promise<void>) {
+  const dir = await tempDir();
+  await seed?.(dir);
+  service = await openService(dir);
+  return { dir, app: service.app };
+}
+
+describe('GET /virtual_balance', () => {
+  it('serves the balance in the legacy envelope with an ETag', async () => {
+    const { app } = await open();
+    const res = await request(app).get('/virtual_balance').expect(200);
+    expect(res.body).toEqual({ status: 'success', balance: 10000, currency: 'USDT', last_updated: expect.any(String), revision: 1 });
+    expect(res.headers.etag).toBe('"r1"');
+    expect(Number.isNaN(Date.parse(res.body.last_updated))).toBe(false);
+  });
+
+  it('answers 304 to If-None-Match with the current ETag, and 200 once the balance moved', async () => {
+    const { app } = await open();
+    const { headers } = await request(app).get('/virtual_balance');
+    await request(app).get('/virtual_balance').set('If-None-Match', headers.etag as string).expect(304);
+    await request(app).post('/virtual_balance').send({ balance: 1 }).expect(200);
+    await request(app).get('/virtual_balance').set('If-None-Match', headers.etag as string).expect(200);
+  });
+});
+
+describe('POST /virtual_balance', () => {
+  it('sets the balance in both files before answering', async () => {
+    const { app, dir } = await open();
+    const res = await request(app).post('/virtual_balance').send({ balance: 15000 }).expect(200);
+    expect(res.body).toMatchObject({ status: 'success', balance: 15000, revision: 2 });
+    expect(await readJson(join(dir, VB))).toMatchObject({ balance: 15000 });
+    expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 15000 });
+  });
+
+  it('parses the body as JSON whatever its Content-Type, as curl -d sends it', async () => {
+    const { app } = await open();
+    const res = await request(app)
+      .post('/virtual_balance')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('{"balance":"15000.50"}')
+      .expect(200);
+    expect(res.body.balance).toBe(15000.5);
+  });
+
+  it('keeps the trading fields, byte for byte, when the balance changes', async () => {
+    const state = '{\n  "enabled": true,\n  "symbol": "BTCUSDT",\n  "balance": 9989.76,\n  "fee_rate": 1.0,\n  "trade_id": 12345678901234567890,\n  "open_trades": [{"id": 1}]\n}\n';
+    const { app, dir } = await open(async (d) => {
+      await writeJson(join(d, VB), { balance: 9989.76 });
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(d, ATS), state);
+    });
+    await request(app).post('/virtual_balance').send({ balance: 15000 }).expect(200);
+    const text = await readFile(join(dir, ATS), 'utf8');
+    expect(text.startsWith(state.slice(0, state.indexOf('"balance"')))).toBe(true);
+    expect(text).toContain('"balance": 15000,\n  "fee_rate": 1.0,\n  "trade_id": 12345678901234567890,\n  "open_trades": [{"id": 1}]');
+    const status = await request(app).get('/auto_trading/status').expect(200);
+    expect(status.body.data).toMatchObject({ enabled: true, symbol: 'BTCUSDT', balance: 15000, open_trades: [{ id: 1 }] });
+    expect(status.body.auto_trading).toEqual(status.body.data);
+  });
+
+  it.each([
+    [{ balance: -1 }, 'balance'],
+    [{ balance: 'abc' }, 'balance'],
+    [{ balance: 1e13 }, 'balance'],
+    [{ balance: 0.123456789 }, 'balance'],
+    [{ balance: true }, 'balance'],
+    [{ balance: null }, 'balance'],
+    [{}, 'balance'],
+    [{ balance: 1, delta: 1 }, 'balance'],
+    [{ reason: 'x'.repeat(201), balance: 1 }, 'reason'],
+  ])('rejects %j with 400 naming %s, and changes nothing', async (body, path) => {
+    const { app, dir } = await open();
+    const before = await readFile(join(dir, VB), 'utf8');
+    const res = await request(app).post('/virtual_balance').send(body).expect(400);
+    expect(res.body).toMatchObject({ status: 'error', message: expect.any(String) });
+    expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path, message: expect.any(String) })]));
+    expect(await readFile(join(dir, VB), 'utf8')).toBe(before);
+    expect((await request(app).get('/virtual_balance')).body.revision).toBe(1);
+  });
+
+  it.each([
+    ['not JSON', 'nope'],
+    ['a JSON array', '[1]'],
+    ['a JSON number', '15000'],
+    ['an empty body', ''],
+  ])('rejects a body that is %s with 400 in the envelope', async (_what, body) => {
+    const { app } = await open();
+    const res = await request(app).post('/virtual_balance').set('Content-Type', 'application/json').send(body).expect(400);
+    expect(res.body.status).toBe('error');
+    expect(res.body.errors?.length).toBeGreaterThan(0);
+  });
+
+  it('rejects a body over 16 KiB with 413', async () => {
+    const { app } = await open();
+    const res = await request(app).post('/virtual_balance').send({ balance: 1, reason: 'x'.repeat(17 * 1024) }).expect(413);
+    expect(res.body).toMatchObject({ status: 'error' });
+  });
+
+  it('ignores unknown extra fields', async () => {
+    const { app } = await open();
+    await request(app).post('/virtual_balance').send({ balance: 5, currency: 'EUR', extra: [1] }).expect(200);
+  });
+});
+
+describe('POST /virtual_balance/reset', () => {
+  it('sets the balance to INITIAL_BALANCE, with or without a body', async () => {
+    const { app } = await open();
+    await request(app).post('/virtual_balance').send({ balance: 1 }).expect(200);
+    const res = await request(app).post('/virtual_balance/reset').expect(200);
+    expect(res.body).toMatchObject({ status: 'success', balance: 10000, revision: 3 });
+    await request(app).post('/virtual_balance/reset').send({ reason: 'season' }).expect(200);
+  });
+});
+
+describe('GET /health', () => {
+  it('says whether the files agree, with the revision and each file', async () => {
+    const { app } = await open();
+    const res = await request(app).get('/health').expect(200);
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      files_agree: true,
+      revision: 1,
+      files: { [VB]: { balance: 10000, mtime: expect.any(String) }, [ATS]: { balance: 10000, mtime: expect.any(String) } },
+    });
+  });
+});
+
+describe('anything else', () => {
+  it.each([
+    ['get', '/nope'],
+    ['put', '/virtual_balance'],
+    ['delete', '/auto_trading/status'],
+  ] as const)('%s %s is a 404 in the envelope, not an HTML page', async (method, path) => {
+    const { app } = await open();
+    const res = await request(app)[method](path).expect(404);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body.status).toBe('error');
+  });
+
+  it('echoes a client request id', async () => {
+    const { app } = await open();
+    const res = await request(app).get('/virtual_balance').set('X-Request-Id', 'abc-123');
+    expect(res.headers['x-request-id']).toBe('abc-123');
+  });
+});
