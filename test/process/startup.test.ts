@@ -1,0 +1,99 @@
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { json, post, startExpectingFailure, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { readJson, tempDir, writeJson } from '../helpers/temp-dir.ts';
+
+const VB = 'virtual_balance.json';
+const ATS = 'auto_trading_state.json';
+let server: ServerProcess | undefined;
+afterEach(async () => {
+  await server?.kill();
+  server = undefined;
+});
+
+const at = (iso: string) => new Date(iso);
+
+describe('the built server, started as users start it', () => {
+  it('reconciles the seed case (sidebar 12,346 vs panel 9,989.76) to the newer file, in both routes and both files', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, VB), { balance: 12346.0, last_updated: '2025-06-23T08:03:49.376726' });
+    await writeFile(join(dir, ATS), '{"enabled": false, "symbol": "BTCUSDT", "balance": 9989.760000000001, "trade_log": [{"pnl": -10.24}]}');
+    await utimes(join(dir, VB), at('2025-06-23T08:03:49Z'), at('2025-06-23T08:03:49Z'));
+    await utimes(join(dir, ATS), at('2025-06-24T10:00:00Z'), at('2025-06-24T10:00:00Z'));
+
+    server = await startServer({ DATA_DIR: dir });
+    const sidebar = await json(`${server.url}/virtual_balance`);
+    const panel = await json(`${server.url}/auto_trading/status`);
+    expect(sidebar.body.balance).toBe(9989.76);
+    expect(panel.body.data).toMatchObject({ balance: 9989.76, symbol: 'BTCUSDT', trade_log: [{ pnl: -10.24 }] });
+    expect(panel.body.auto_trading.balance).toBe(9989.76);
+    expect(await readJson(join(dir, VB))).toMatchObject({ balance: 9989.76 });
+    expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 9989.76, enabled: false });
+
+    const warning = server.logs.find((l) => l.msg === 'the files disagreed at start-up');
+    expect(warning).toMatchObject({ level: 40, winner: ATS, [VB]: { balance: '12346' }, [ATS]: { balance: '9989.76' } });
+  });
+
+  it('keeps an acknowledged balance across a restart, with its revision', async () => {
+    const dir = await tempDir();
+    server = await startServer({ DATA_DIR: dir });
+    const saved = await post(`${server.url}/virtual_balance`, { balance: 15000 });
+    expect(saved.status).toBe(200);
+    await server.kill('SIGKILL');
+    server = await startServer({ DATA_DIR: dir });
+    const { body } = await json(`${server.url}/virtual_balance`);
+    expect(body).toMatchObject({ balance: 15000, revision: saved.body.revision });
+  });
+
+  it('starts from INITIAL_BALANCE on an empty folder, creating it', async () => {
+    const dir = join(await tempDir(), 'new', 'data');
+    server = await startServer({ DATA_DIR: dir, INITIAL_BALANCE: '2500.5' });
+    expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(2500.5);
+    expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 2500.5 });
+  });
+
+  it.each([
+    ['garbage', 'not json at all'],
+    ['an empty file', ''],
+    ['truncated JSON', '{"balance": 12'],
+    ['a JSON array', '[1, 2]'],
+  ])('refuses to start when the trading state is %s and nothing else holds the balance, leaving both files alone', async (_what, content) => {
+    const dir = await tempDir();
+    await writeFile(join(dir, ATS), content);
+    const result = await startExpectingFailure({ DATA_DIR: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(ATS);
+    expect(result.stderr).toMatch(/repair|move it aside/);
+    expect(await readFile(join(dir, ATS), 'utf8')).toBe(content);
+    expect((await readdir(dir)).filter((f) => f.includes('corrupt') || f === VB)).toEqual([]);
+
+    const again = await startExpectingFailure({ DATA_DIR: dir });
+    expect(again.code).toBe(1);
+  });
+
+  it('quarantines a corrupt file beside itself and heals it from the other', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, VB), { balance: 777 });
+    await writeFile(join(dir, ATS), '{"balance": ');
+    server = await startServer({ DATA_DIR: dir });
+    const names = await readdir(dir);
+    const aside = names.find((n) => n.startsWith(`${ATS}.corrupt-`));
+    expect(aside).toBeDefined();
+    expect(await readFile(join(dir, aside as string), 'utf8')).toBe('{"balance": ');
+    expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 777 });
+    expect(server.logs.some((l) => l.level === 50 && l.file === ATS)).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ INITIAL_BALANCE: '-5' }, 'INITIAL_BALANCE'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('exits 1 with one line naming the bad variable: %j', async (env, name) => {
+    const result = await startExpectingFailure({ DATA_DIR: await tempDir(), ...env });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(name);
+  });
+});
