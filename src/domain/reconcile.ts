@@ -55,7 +55,8 @@ export function reconcile({ files, journal, initialBalance }: ReconcileInput): D
   for (const [rank, name] of [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE].entries()) {
     const state = files[name as FileName];
     if (state.status === 'valid') {
-      candidates.push({ source: name as FileName, balance: state.balance, timeMs: state.mtimeMs, revision: state.revision ?? -1, rank });
+      // Whole milliseconds, like the journal's times: within one, the revision decides.
+      candidates.push({ source: name as FileName, balance: state.balance, timeMs: Math.floor(state.mtimeMs), revision: state.revision ?? -1, rank });
     }
   }
   if (journal) {

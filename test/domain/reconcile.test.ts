@@ -55,6 +55,11 @@ describe('start-up reconciliation', () => {
     expect(decision).toMatchObject({ balance: amount(200), winner: 'journal', revision: 5, isChange: false });
   });
 
+  it('rolls forward a journal entry made in the same millisecond as the last save', () => {
+    const decision = decide(valid(100, 1_000.7, 4), valid(100, 1_000.8, 4), { balance: amount(200), atMs: 1_000, revision: 5 });
+    expect(decision).toMatchObject({ balance: amount(200), winner: 'journal' });
+  });
+
   it('lets an outside edit made after the last journal entry win, as a new revision', () => {
     const decision = decide(valid(100, 1_000, 5), valid(300, 2_000, 5), { balance: amount(100), atMs: 999, revision: 5 });
     expect(decision).toMatchObject({ balance: amount(300), winner: 'auto_trading_state.json', revision: 6, isChange: true });

@@ -1,0 +1,108 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WriteStep } from '../../src/domain/balance-service.ts';
+import { FaultyStore } from '../helpers/faulty-store.ts';
+import { ATS, openService, VB, type TestService } from '../helpers/service.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+
+let service: TestService | undefined;
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+});
+
+async function open() {
+  const dir = await tempDir();
+  let faulty: FaultyStore[] = [];
+  const fault: { current: { step: WriteStep; error: Error } | null } = { current: null };
+  service = await openService(dir, {
+    wrapStores: (stores) => (faulty = stores.map((s) => new FaultyStore(s))),
+    service: {
+      afterStep: (step) => {
+        if (fault.current?.step === step) throw fault.current.error;
+      },
+    },
+  });
+  await request(service.app).post('/virtual_balance').send({ balance: 100 }).expect(200);
+  return { dir, app: service.app, vb: faulty[0] as FaultyStore, ats: faulty[1] as FaultyStore, fault };
+}
+
+const balances = async (dir: string) => [
+  JSON.parse(await readFile(join(dir, VB), 'utf8')).balance,
+  JSON.parse(await readFile(join(dir, ATS), 'utf8')).balance,
+];
+
+describe('a save that fails', () => {
+  it.each(['ENOSPC', 'EACCES', 'EIO'])('on the first file (%s): 503, the old balance is served, the files agree, and the next save works', async (code) => {
+    const { dir, app, vb } = await open();
+    vb.failWrites(code);
+    const res = await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
+    expect(res.body).toMatchObject({ status: 'error', message: expect.any(String) });
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts|injected/);
+    expect((await request(app).get('/virtual_balance')).body).toMatchObject({ balance: 100, revision: 2 });
+    expect(await balances(dir)).toEqual([100, 100]);
+    expect((await request(app).post('/virtual_balance').send({ balance: 300 }).expect(200)).body.revision).toBe(3);
+    expect(await balances(dir)).toEqual([300, 300]);
+  });
+
+  it('on the second file: the first is put back, so both still hold the old balance', async () => {
+    const { dir, app, ats } = await open();
+    ats.failWrites('EIO');
+    await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
+    expect(await balances(dir)).toEqual([100, 100]);
+    expect((await request(app).get('/health')).body).toMatchObject({ status: 'ok', files_agree: true });
+  });
+
+  it.each(['journal', VB] as const)('after the %s step (a failed fsync, say): rolled back, and the journal does not keep the change', async (step) => {
+    const { dir, app, fault } = await open();
+    fault.current = { step, error: new Error('fsync failed') };
+    await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
+    fault.current = null;
+    expect(await balances(dir)).toEqual([100, 100]);
+    const history = (await request(app).get('/virtual_balance/history').expect(200)).body.entries;
+    expect(history.map((e: { balance: number }) => e.balance)).not.toContain(200);
+  });
+
+  it('when the rollback fails too: unhealthy (503 on reads and /health) until the disk is consistent again', async () => {
+    const { dir, app, vb, ats } = await open();
+    ats.failWrites('EIO');
+    vb.failWrites('EIO', { skip: 1 }); // the change reaches vb; putting vb back fails
+    await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
+
+    const health = await request(app).get('/health').expect(503);
+    expect(health.body).toMatchObject({ status: 'error', ready: false });
+    await request(app).get('/virtual_balance').expect(503);
+    await request(app).post('/virtual_balance').send({ balance: 1 }).expect(503);
+
+    // Recovery retries reconciliation from disk on its own; the faults are gone now.
+    await once(service?.balance as NodeJS.EventEmitter, 'change');
+    expect((await request(app).get('/health').expect(200)).body.files_agree).toBe(true);
+    // A double fault resolves like a crash: to the attempted write, which reached the journal and a file.
+    expect(await balances(dir)).toEqual([200, 200]);
+    expect((await request(app).get('/virtual_balance').expect(200)).body.balance).toBe(200);
+  });
+});
+
+describe('concurrent changes', () => {
+  it('50 at once: all answered, each with its own revision, the last one on disk', async () => {
+    const { dir, app } = await open();
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => request(app).post('/virtual_balance').send({ balance: 1000 + i })),
+    );
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    const revisions = responses.map((r) => r.body.revision as number);
+    expect(new Set(revisions).size).toBe(50);
+    const last = responses.find((r) => r.body.revision === Math.max(...revisions));
+    expect(await balances(dir)).toEqual([last?.body.balance, last?.body.balance]);
+  });
+
+  it('a hundred concurrent +1 deltas add exactly 100', async () => {
+    const { dir, app } = await open();
+    await Promise.all(Array.from({ length: 100 }, () => request(app).post('/virtual_balance').send({ delta: 1 }).expect(200)));
+    expect((await request(app).get('/virtual_balance')).body.balance).toBe(200);
+    expect(await balances(dir)).toEqual([200, 200]);
+  });
+});

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { json, post, startExpectingFailure, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+
+const VB = 'virtual_balance.json';
+const ATS = 'auto_trading_state.json';
+let server: ServerProcess | undefined;
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  await server?.kill();
+  server = undefined;
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+const tryRun = (command: string, args: string[]) => {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const fileBalances = async (dir: string) => [
+  JSON.parse(await readFile(join(dir, VB), 'utf8')).balance,
+  JSON.parse(await readFile(join(dir, ATS), 'utf8')).balance,
+];
+
+describe('real faults', () => {
+  it('a full disk: 503, the old balance stays, the files agree; writes work again once space is freed', async (context) => {
+    const dir = join(await tempDir(), 'small');
+    await mkdir(dir);
+    if (!tryRun('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir])) return context.skip('cannot mount a small tmpfs here');
+    cleanups.push(() => tryRun('umount', ['-l', dir]));
+
+    server = await startServer({ DATA_DIR: dir });
+    expect((await post(`${server.url}/virtual_balance`, { balance: 100 })).status).toBe(200);
+    const filler = join(dir, 'filler');
+    await writeFile(filler, Buffer.alloc(1024 * 1024)).catch(() => {}); // fills what it can, then ENOSPC
+
+    const failed = await post(`${server.url}/virtual_balance`, { balance: 200, reason: 'x'.repeat(150) });
+    expect(failed.status).toBe(503);
+    expect(failed.body.status).toBe('error');
+    expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(100);
+    expect(await fileBalances(dir)).toEqual([100, 100]);
+
+    await rm(filler);
+    expect((await post(`${server.url}/virtual_balance`, { balance: 300 })).status).toBe(200);
+    expect(await fileBalances(dir)).toEqual([300, 300]);
+  });
+
+  it('an immutable trading state: the balance file is put back, 503; writes work again once it is writable', async (context) => {
+    const dir = await tempDir();
+    server = await startServer({ DATA_DIR: dir });
+    expect((await post(`${server.url}/virtual_balance`, { balance: 100 })).status).toBe(200);
+    if (!tryRun('chattr', ['+i', join(dir, ATS)])) return context.skip('chattr +i is not supported here');
+    cleanups.push(() => tryRun('chattr', ['-i', join(dir, ATS)]));
+
+    expect((await post(`${server.url}/virtual_balance`, { balance: 200 })).status).toBe(503);
+    expect(await fileBalances(dir)).toEqual([100, 100]);
+    expect((await json(`${server.url}/health`)).body).toMatchObject({ status: 'ok', files_agree: true, balance: 100 });
+
+    tryRun('chattr', ['-i', join(dir, ATS)]);
+    expect((await post(`${server.url}/virtual_balance`, { balance: 300 })).status).toBe(200);
+    expect(await fileBalances(dir)).toEqual([300, 300]);
+  });
+});
+
+describe('one process per data folder', () => {
+  it('a second process exits 1 saying the folder is in use', async () => {
+    const dir = await tempDir();
+    server = await startServer({ DATA_DIR: dir });
+    const second = await startExpectingFailure({ DATA_DIR: dir });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/in use/);
+    expect((await json(`${server.url}/virtual_balance`)).status).toBe(200);
+  });
+
+  it('the lock of a killed process does not block a restart', async () => {
+    const dir = await tempDir();
+    server = await startServer({ DATA_DIR: dir });
+    await server.kill('SIGKILL');
+    const started = Date.now();
+    server = await startServer({ DATA_DIR: dir });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s: in-flight saves finish, the files agree, exit 0 within 5 s', async (signal) => {
+    const dir = await tempDir();
+    server = await startServer({ DATA_DIR: dir });
+    // An open event stream must not hold the shutdown up.
+    const stream = await fetch(`${server.url}/virtual_balance/events`);
+    const answers = Array.from({ length: 20 }, (_, i) =>
+      post(`${server?.url}/virtual_balance`, { balance: 1000 + i }).then(
+        (res) => res,
+        () => null,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const started = Date.now();
+    server.child.kill(signal);
+    const code = await server.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    void stream.body?.cancel().catch(() => {});
+
+    const settled = await Promise.all(answers);
+    const acked = settled.filter((r) => r?.status === 200).map((r) => r?.body as { balance: number; revision: number });
+    expect(settled.every((r) => r === null || r.status === 200 || r.status === 503)).toBe(true);
+    const [vb, ats] = await fileBalances(dir);
+    expect(vb).toBe(ats);
+    if (acked.length > 0) {
+      const newest = acked.reduce((a, b) => (b.revision > a.revision ? b : a));
+      expect(vb).toBe(newest.balance);
+    }
+    server = undefined;
+  });
+});
