@@ -2,11 +2,11 @@
 
 import { Router } from 'express';
 import { z } from 'zod';
-import { balanceChangeSchema, historyQuerySchema, resetSchema } from './schemas.ts';
+import { balanceChangeExamples, balanceChangeSchema, historyQuerySchema, resetExamples, resetSchema } from './schemas.ts';
 
-const schema = (zod: z.ZodType) => {
+const schema = (zod: z.ZodType, examples?: unknown[]) => {
   const { $schema: _ignored, ...jsonSchema } = z.toJSONSchema(zod, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
-  return jsonSchema;
+  return examples ? { ...jsonSchema, examples } : jsonSchema;
 };
 
 const amount = { type: 'number', minimum: 0, maximum: 1e12, description: 'Exact to 8 decimals.' };
@@ -71,7 +71,7 @@ function document() {
           summary: 'Set or adjust the balance, durably',
           security: [{}, { bearer: [] }],
           parameters: changeParameters,
-          requestBody: { required: true, content: { 'application/json': { schema: schema(balanceChangeSchema) } } },
+          requestBody: { required: true, content: { 'application/json': { schema: schema(balanceChangeSchema, balanceChangeExamples) } } },
           responses: changeResponses,
         },
       },
@@ -80,7 +80,7 @@ function document() {
           summary: 'Set the balance to INITIAL_BALANCE',
           security: [{}, { bearer: [] }],
           parameters: changeParameters,
-          requestBody: { required: false, content: { 'application/json': { schema: schema(resetSchema) } } },
+          requestBody: { required: false, content: { 'application/json': { schema: schema(resetSchema, resetExamples) } } },
           responses: changeResponses,
         },
       },

@@ -24,6 +24,7 @@ export const balanceChangeSchema = z
       .meta({ description: 'An adjustment of the current balance, applied atomically; may be negative.' }),
     reason,
   })
+  .meta({ description: 'Set the balance, or adjust it by a delta: exactly one of the two.' })
   .superRefine((body, ctx) => {
     if ((body.balance === undefined) === (body.delta === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['balance'], message: 'exactly one of balance and delta is required' });
@@ -32,15 +33,14 @@ export const balanceChangeSchema = z
   .transform((body): { op: ChangeOp; reason?: string } => ({
     op: body.delta !== undefined ? { kind: 'delta', delta: body.delta } : { kind: 'set', balance: body.balance as Amount },
     ...(body.reason !== undefined && { reason: body.reason }),
-  }))
-  .meta({
-    description: 'Set the balance, or adjust it by a delta.',
-    examples: [{ balance: 15000 }, { balance: '15000.50' }, { delta: -25.5, reason: 'BTCUSDT trade closed' }],
-  });
+  }));
 
-export const resetSchema = z
-  .object({ reason })
-  .meta({ description: 'Optional; the body may be empty.', examples: [{}, { reason: 'new paper-trading season' }] });
+export const resetSchema = z.object({ reason }).meta({ description: 'Optional; the body may be empty.' });
+
+// Documented in the OpenAPI document (toJSONSchema's input side leaves examples out across a transform);
+// a test posts every one of them to the service.
+export const balanceChangeExamples = [{ balance: 15000 }, { balance: '15000.50' }, { delta: -25.5, reason: 'BTCUSDT trade closed' }];
+export const resetExamples = [{}, { reason: 'new paper-trading season' }];
 
 export const historyQuerySchema = z.object({
   limit: z

@@ -101,7 +101,7 @@ describe('edits by other processes', () => {
     await writeFile(join(dir, ATS), 'garbage that stays garbage');
     const { value: aside } = await waitFor(async () => (await readdir(dir)).find((n) => n.startsWith(`${ATS}.corrupt-`)), 2_000, 'quarantine');
     expect(await readFile(join(dir, aside), 'utf8')).toBe('garbage that stays garbage');
-    await waitFor(async () => (await readJson(join(dir, ATS)).catch(() => ({}))).symbol === 'BTCUSDT', 1_000, 'the healed file');
+    await waitFor(async () => (await readJson(join(dir, ATS)).catch(() => ({}) as Record<string, unknown>)).symbol === 'BTCUSDT', 1_000, 'the healed file');
     expect((await served(app)).balance).toBe(10000);
   });
 
