@@ -305,6 +305,10 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       log.warn({ ...seen, journal: head && { balance: formatAmount(head.balance), at: head.at }, winner: decision.winner, reason: decision.reason }, 'the files disagreed at start-up');
     }
 
+    if (decision.winner === 'journal' && stores.some((store) => store.lastSeen().balance !== decision.balance)) {
+      log.warn({ balance: formatAmount(decision.balance), revision: decision.revision, at: head?.at }, 'restored the balance from the journal');
+    }
+
     const at = new Date(this.now()).toISOString();
     const snapshot: Snapshot = { balance: decision.balance, revision: decision.revision, updatedAt: decision.isChange || !head ? at : head.at };
     if (decision.isChange) {
