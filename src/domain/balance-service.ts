@@ -6,7 +6,7 @@ import { formatAmount, type Amount } from './amount.ts';
 import { adoptExternal, applyChange, type ChangeRequest, type Snapshot } from './change.ts';
 import { HttpError, IdempotencyConflictError, StorageUnavailableError } from './errors.ts';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyMemory } from './idempotency.ts';
-import type { BalanceRecord, BalanceStore, JournalEntry, JournalPort, Observation } from './ports.ts';
+import { FileChangedError, type BalanceRecord, type BalanceStore, type JournalEntry, type JournalPort, type Observation } from './ports.ts';
 import { reconcile, type FileName } from './reconcile.ts';
 import { StartupRefusedError } from './startup-refused.ts';
 
@@ -38,9 +38,22 @@ export interface ChangeOutcome {
   replayed: boolean;
 }
 
-type Job =
-  | { kind: 'change'; request: ChangeRequest; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void }
-  | { kind: 'sync'; resolve: () => void };
+type ChangeJob = { kind: 'change'; request: ChangeRequest; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void };
+type Job = ChangeJob | { kind: 'sync'; resolve: () => void };
+
+type Outcome = { job: ChangeJob; result: ChangeOutcome; requestHash?: string } | { job: ChangeJob; error: HttpError };
+
+interface Attempt {
+  /** `raced`: another process changed a file under the save; nothing was kept, the batch may be tried again. */
+  status: 'committed' | 'failed' | 'raced';
+  before: Snapshot;
+  snapshot: Snapshot;
+  outcomes: Outcome[];
+  tradingMoved: boolean;
+  written: FileName[];
+}
+
+const MAX_ATTEMPTS = 5;
 
 export interface BalanceServiceEvents {
   /** The served balance or trading state changed. */
@@ -69,7 +82,15 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   /** Start-up: reconcile the files and the journal, heal what needs healing, remember recent keys. */
   async open(): Promise<void> {
-    await this.reconcileFromDisk();
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.reconcileFromDisk();
+        break;
+      } catch (error) {
+        // A legacy writer wrote between our read and our write: read again.
+        if (!(error instanceof FileChangedError) || tries >= MAX_ATTEMPTS) throw error;
+      }
+    }
     this.keys.restore(await this.options.journal.since(this.now() - IDEMPOTENCY_WINDOW_MS));
   }
 
@@ -103,6 +124,16 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   /** Looks for edits other processes made to the files and adopts them. */
   sync(): Promise<void> {
     return new Promise((resolve) => this.enqueue({ kind: 'sync', resolve }));
+  }
+
+  /**
+   * Like sync(), but first checks the files' fingerprints outside the commit path, so the service's
+   * own writes (most watcher events) never hold up a queued change.
+   */
+  async syncIfChanged(): Promise<void> {
+    if (!this.healthy || this.stale) return this.sync();
+    const changed = await Promise.all(this.options.stores.map((store) => store.hasChanged()));
+    if (changed.some(Boolean)) await this.sync();
   }
 
   health() {
@@ -140,49 +171,80 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   }
 
   private async commit(jobs: Job[]): Promise<void> {
+    const changes = jobs.filter((job): job is ChangeJob => job.kind === 'change');
+    const syncs = jobs.filter((job): job is Extract<Job, { kind: 'sync' }> => job.kind === 'sync');
     if (!this.healthy) {
       await this.recover();
-      for (const job of jobs) {
-        if (job.kind === 'sync') job.resolve();
-        else job.reject(new StorageUnavailableError('the balance is being recovered from disk; try again'));
-      }
+      for (const job of changes) job.reject(new StorageUnavailableError('the balance is being recovered from disk; try again'));
+      for (const job of syncs) job.resolve();
       return;
     }
+
+    let attempt = await this.attempt(changes);
+    // Another process wrote a file while this batch was being saved: adopt its edit, then apply the batch on top.
+    for (let tries = 1; attempt.status === 'raced' && tries < MAX_ATTEMPTS; tries++) attempt = await this.attempt(changes);
+
+    const committed = attempt.status === 'committed';
+    if (committed) this.current = attempt.snapshot;
+    for (const outcome of attempt.outcomes) {
+      if ('error' in outcome) {
+        outcome.job.reject(outcome.error);
+      } else if (!committed) {
+        outcome.job.reject(new StorageUnavailableError());
+      } else {
+        const key = outcome.job.request.idempotency?.key;
+        if (key && outcome.requestHash && !outcome.result.replayed) this.keys.remember(key, outcome.requestHash, outcome.result.snapshot);
+        outcome.job.resolve(outcome.result);
+      }
+    }
+    for (const job of syncs) job.resolve();
+    if (!committed) return;
+
+    if (attempt.written.length > 0) this.emit('written', attempt.written);
+    if (attempt.snapshot !== attempt.before || attempt.tradingMoved) {
+      this.stateVersion++;
+      this.emit('change', attempt.snapshot);
+    }
+    await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
+  }
+
+  /** One try at saving a batch: outside edits first, then each change in order, journal, then files. */
+  private async attempt(changes: ChangeJob[]): Promise<Attempt> {
     const before = this.current as Snapshot;
     const entries: JournalEntry[] = [];
-    const answers: { job: Extract<Job, { kind: 'change' }>; outcome: ChangeOutcome; requestHash?: string }[] = [];
-    let working = before;
-    let touchedByApi = false;
+    const outcomes: Outcome[] = [];
+    const written: BalanceStore[] = [];
+    let snapshot = before;
     let tradingMoved = false;
     let undoJournal: (() => Promise<void>) | null = null;
-    const written: BalanceStore[] = [];
+    const result = (status: Attempt['status']): Attempt => ({ status, before, snapshot, outcomes, tradingMoved, written: written.map((s) => s.name) });
     try {
-      const outside = await this.observe(working);
-      working = outside.snapshot;
+      const outside = await this.observe(snapshot);
+      snapshot = outside.snapshot;
       entries.push(...outside.entries);
       tradingMoved = outside.tradingMoved;
 
       const inBatch = new Map<string, { requestHash: string; snapshot: Snapshot }>();
-      for (const job of jobs) {
-        if (job.kind !== 'change') continue;
+      for (const job of changes) {
         const idempotency = job.request.idempotency;
         const earlier = idempotency && (inBatch.get(idempotency.key) ?? this.keys.find(idempotency.key));
         if (idempotency && earlier) {
-          if (earlier.requestHash !== idempotency.requestHash) job.reject(new IdempotencyConflictError());
-          else answers.push({ job, outcome: { snapshot: earlier.snapshot, replayed: true } });
+          outcomes.push(
+            earlier.requestHash === idempotency.requestHash
+              ? { job, result: { snapshot: earlier.snapshot, replayed: true } }
+              : { job, error: new IdempotencyConflictError() },
+          );
           continue;
         }
         try {
-          const at = new Date(this.now()).toISOString();
-          const change = applyChange(working, job.request, { initialBalance: this.options.initialBalance, at });
-          working = change.snapshot;
+          const change = applyChange(snapshot, job.request, { initialBalance: this.options.initialBalance, at: new Date(this.now()).toISOString() });
+          snapshot = change.snapshot;
           entries.push(change.entry);
-          touchedByApi = true;
-          answers.push({ job, outcome: { snapshot: working, replayed: false }, ...(idempotency && { requestHash: idempotency.requestHash }) });
-          if (idempotency) inBatch.set(idempotency.key, { requestHash: idempotency.requestHash, snapshot: working });
+          outcomes.push({ job, result: { snapshot, replayed: false }, ...(idempotency && { requestHash: idempotency.requestHash }) });
+          if (idempotency) inBatch.set(idempotency.key, { requestHash: idempotency.requestHash, snapshot });
         } catch (error) {
           if (!(error instanceof HttpError)) throw error;
-          job.reject(error);
+          outcomes.push({ job, error });
         }
       }
 
@@ -190,33 +252,21 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
         undoJournal = await this.options.journal.append(entries);
         await this.options.afterStep?.('journal');
       }
-      const record = toRecord(working);
+      const changedByRequest = outcomes.some((o) => 'result' in o && !o.result.replayed);
+      const record = toRecord(snapshot);
       for (const store of this.options.stores) {
-        if (!touchedByApi && store.lastSeen().balance === working.balance) continue;
+        if (!changedByRequest && store.lastSeen().balance === snapshot.balance) continue;
         await store.write(record);
         written.push(store);
         await this.options.afterStep?.(store.name);
       }
+      return result('committed');
     } catch (error) {
-      await this.rollBack(before, written, undoJournal, error);
-      for (const { job } of answers) job.reject(new StorageUnavailableError());
-      for (const job of jobs) if (job.kind === 'sync') job.resolve();
-      return;
+      const raced = error instanceof FileChangedError;
+      await this.rollBack(before, written, undoJournal, error, raced);
+      written.length = 0;
+      return result(raced ? 'raced' : 'failed');
     }
-
-    this.current = working;
-    for (const { job, outcome, requestHash } of answers) {
-      const key = job.request.idempotency?.key;
-      if (key && requestHash && !outcome.replayed) this.keys.remember(key, requestHash, outcome.snapshot);
-      job.resolve(outcome);
-    }
-    for (const job of jobs) if (job.kind === 'sync') job.resolve();
-    if (written.length > 0) this.emit('written', written.map((s) => s.name));
-    if (working !== before || tradingMoved) {
-      this.stateVersion++;
-      this.emit('change', working);
-    }
-    await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
   }
 
   /** Reads files that changed since last seen; adopts outside balances and plans healing of the rest. */
@@ -256,9 +306,10 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.name === 'auto_trading_state.json') };
   }
 
-  private async rollBack(before: Snapshot, written: BalanceStore[], undoJournal: (() => Promise<void>) | null, cause: unknown): Promise<void> {
+  private async rollBack(before: Snapshot, written: BalanceStore[], undoJournal: (() => Promise<void>) | null, cause: unknown, raced: boolean): Promise<void> {
     this.stale = true;
-    this.options.log.error({ err: cause, revision: before.revision }, 'a save failed; rolling back');
+    if (raced) this.options.log.info({ file: (cause as FileChangedError).file }, 'a file changed while it was being saved; retrying on top of the outside edit');
+    else this.options.log.error({ err: cause, revision: before.revision }, 'a save failed; rolling back');
     try {
       for (const store of written.reverse()) await store.write(toRecord(before));
       await undoJournal?.();

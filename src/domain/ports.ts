@@ -17,13 +17,24 @@ export interface Observation {
   isOwnWrite: boolean;
 }
 
+/** A store refuses to write over a version of its file that it has not read: another process just wrote it. */
+export class FileChangedError extends Error {
+  constructor(readonly file: FileName) {
+    super(`${file} changed on disk since it was last read`);
+    this.name = 'FileChangedError';
+  }
+}
+
 export interface BalanceStore {
   readonly name: FileName;
   /** Reads the file as it is now; a file that does not parse is re-read once it stops changing. */
   read(): Promise<Observation>;
   /** Cheap check (stat) whether the file differs from the version last read or written. */
   hasChanged(): Promise<boolean>;
-  /** Atomic, durable write of `record`, keeping every field the service does not own. */
+  /**
+   * Atomic, durable write of `record`, keeping every field the service does not own.
+   * Throws FileChangedError, writing nothing, when the file is not the version last read or written.
+   */
   write(record: BalanceRecord): Promise<void>;
   /** Renames a corrupt file aside; returns the new name. */
   quarantine(): Promise<string>;

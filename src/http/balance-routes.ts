@@ -28,13 +28,18 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
   return result.data;
 }
 
-function sendRepresentation(req: Request, res: Response, { body, etag }: Representation): void {
-  res.set({ ETag: etag, 'Cache-Control': 'no-cache' }).type('application/json');
+/** The polled path: headers and pre-encoded bytes straight to the socket, 304 when the client is current. */
+function sendRepresentation(req: Request, res: Response, { bytes, etag }: Representation): void {
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'no-cache');
   if (req.fresh) {
-    res.status(304).end();
+    res.statusCode = 304;
+    res.end();
     return;
   }
-  res.send(body);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }
 
 export function balanceRoutes({ balance, history, representations, events, apiToken }: BalanceRoutesDeps): Router {

@@ -3,6 +3,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { HttpError, ValidationError, type FieldError } from '../domain/errors.ts';
+import { logError } from './request-log.ts';
 
 export class NotFoundError extends HttpError {
   constructor(method: string, path: string) {
@@ -47,8 +48,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, _req, res, nex
   if (res.headersSent) return next(error);
   const known = error instanceof HttpError ? error : fromBodyParser(error as object);
   const status = known?.status ?? 500;
-  // pino-http logs the error with the request line; expose the message only for client errors.
-  if (!known || status >= 500) res.err = error as Error;
+  // The request's log line carries the error; the client sees the message only for its own errors.
+  if (!known || status >= 500) logError(res, error);
   res.status(status).set(known?.details.headers ?? {}).type('application/json');
   const body: Record<string, unknown> = { status: 'error', message: known?.message ?? 'internal error' };
   if (known?.details.errors) body.errors = known.details.errors;

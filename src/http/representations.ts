@@ -7,8 +7,12 @@ import { toJson } from './json.ts';
 
 export interface Representation {
   body: string;
+  /** The body encoded once, for the polled read path. */
+  bytes: Buffer;
   etag: string;
 }
+
+const represent = (body: string, etag: string): Representation => ({ body, bytes: Buffer.from(body), etag });
 
 export const CURRENCY = 'USDT';
 
@@ -34,7 +38,7 @@ export class Representations {
   balance(): Representation {
     const snapshot = this.service.snapshot();
     if (this.balanceCache?.snapshot !== snapshot) {
-      this.balanceCache = { snapshot, value: { body: balanceBody(snapshot), etag: etagOf(snapshot) } };
+      this.balanceCache = { snapshot, value: represent(balanceBody(snapshot), etagOf(snapshot)) };
     }
     return this.balanceCache.value;
   }
@@ -45,7 +49,7 @@ export class Representations {
       const state = toJson(this.service.tradingState());
       const { revision } = this.service.snapshot();
       const body = `{"status":"success","data":${state},"auto_trading":${state},"revision":${revision}}`;
-      this.tradingCache = { version, value: { body, etag: `"s${this.boot}-${version}"` } };
+      this.tradingCache = { version, value: represent(body, `"s${this.boot}-${version}"`) };
     }
     return this.tradingCache.value;
   }

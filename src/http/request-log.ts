@@ -1,32 +1,45 @@
-// One log line per request, with a request id, at a level that fits what happened.
+// One log line per request, with a request id, at a level that fits what happened. Built on pino
+// directly: pino-http binds a child logger per request even when the line is filtered out, which
+// measured a quarter of the polled read path.
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import type { RequestHandler, Response } from 'express';
+import type { Level, Logger } from 'pino';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
 
-export function requestLog(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId(req: IncomingMessage, res: ServerResponse) {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    customLogLevel(req, res, error) {
-      if (error || res.statusCode >= 500) return 'error';
-      if (res.statusCode >= 400) return 'warn';
-      // A sidebar polls every 2 s: successful reads are noise at info.
-      return req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? 'debug' : 'info';
-    },
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customSuccessMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
-  });
+/** Where the error handler leaves an unexpected error for the request's log line. */
+export const logError = (res: Response, error: unknown) => {
+  res.locals.error = error;
+};
+
+function levelOf(method: string, status: number, failed: boolean): Level {
+  if (failed || status >= 500) return 'error';
+  if (status >= 400) return 'warn';
+  // A sidebar polls every 2 s: successful reads are noise at info.
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
+}
+
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    const started = performance.now();
+    res.once('finish', () => {
+      const error = res.locals.error as Error | undefined;
+      const level = levelOf(req.method, res.statusCode, error !== undefined);
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          req: { id, method: req.method, url: req.originalUrl },
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+          ...(error && { err: error }),
+        },
+        `${req.method} ${req.originalUrl} ${res.statusCode}`,
+      );
+    });
+    next();
+  };
 }

@@ -4,7 +4,7 @@
 import { rename } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
-import type { BalanceRecord, BalanceStore, Observation } from '../domain/ports.ts';
+import { FileChangedError, type BalanceRecord, type BalanceStore, type Observation } from '../domain/ports.ts';
 import type { FileName, FileState } from '../domain/reconcile.ts';
 import { writeDurably } from './durable-write.ts';
 import { JsonObjectText } from './json-object-text.ts';
@@ -74,6 +74,8 @@ export class BalanceFile implements BalanceStore {
       [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
     };
     const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
+    // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
+    if (await this.hasChanged()) throw new FileChangedError(this.name);
     await writeDurably(this.path, doc.text);
     this.doc = doc;
     this.ownText = doc.text;

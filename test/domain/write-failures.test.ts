@@ -106,3 +106,29 @@ describe('concurrent changes', () => {
     expect(await balances(dir)).toEqual([200, 200]);
   });
 });
+
+describe('an outside edit landing in the middle of a save', () => {
+  it('is adopted first and the queued change is applied on top, in both files', async () => {
+    const dir = await tempDir();
+    let interfere = true;
+    service = await openService(dir, {
+      service: {
+        afterStep: async (step) => {
+          if (step !== VB || !interfere) return;
+          interfere = false;
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(join(dir, ATS), '{"balance": 500, "added_by_trader": true}');
+        },
+      },
+    });
+    const res = await request(service.app).post('/virtual_balance').send({ delta: 1 }).expect(200);
+    expect(res.body.balance).toBe(501);
+    expect(await balances(dir)).toEqual([501, 501]);
+    expect(JSON.parse(await readFile(join(dir, ATS), 'utf8'))).toMatchObject({ added_by_trader: true });
+    const { entries } = (await request(service.app).get('/virtual_balance/history?limit=2')).body;
+    expect(entries.map((e: { source: string; balance: number }) => [e.source, e.balance])).toEqual([
+      ['api', 501],
+      [`external:${ATS}`, 500],
+    ]);
+  });
+});

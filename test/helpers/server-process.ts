@@ -23,6 +23,12 @@ export interface StartResult {
 
 const SERVER = 'dist/src/server.js';
 
+// A test that fails half-way must not leave servers running behind it.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function launch(env: Record<string, string>) {
   const child = spawn(process.execPath, [SERVER], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -31,7 +37,11 @@ function launch(env: Record<string, string>) {
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  running.add(child);
+  const exited = once(child, 'exit').then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
   return { child, logs, exited, stderr: () => stderr };
 }
 
