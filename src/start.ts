@@ -11,6 +11,7 @@ import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
 import { AUTO_TRADING_FILE, VIRTUAL_BALANCE_FILE } from './domain/reconcile.ts';
 import { BalanceFile, autoTradingShape, virtualBalanceShape } from './store/balance-file.ts';
 import { lockDataDir, removeOrphanedTempFiles } from './store/data-dir-lock.ts';
+import { fsyncDirectory } from './store/durable-write.ts';
 import { Journal } from './store/journal.ts';
 import { watchFiles } from './watch/file-watcher.ts';
 
@@ -45,6 +46,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     const balance = new BalanceService({
       stores: [new BalanceFile(join(dir, VIRTUAL_BALANCE_FILE), virtualBalanceShape), new BalanceFile(join(dir, AUTO_TRADING_FILE), autoTradingShape)],
       journal,
+      syncFolder: () => fsyncDirectory(dir),
       initialBalance: config.INITIAL_BALANCE,
       log: logger,
       ...(afterStep && { afterStep }),

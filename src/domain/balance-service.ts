@@ -24,6 +24,8 @@ export interface BalanceServiceOptions {
   /** In write order: the balance file first, then the trading state. */
   stores: readonly BalanceStore[];
   journal: JournalPort & { since(sinceMs: number): Promise<JournalEntry[]> };
+  /** Makes every rename in the files' folder durable: one call after both files are written. */
+  syncFolder: () => Promise<void>;
   initialBalance: Amount;
   log: Log;
   now?: () => number;
@@ -50,7 +52,6 @@ interface Attempt {
   snapshot: Snapshot;
   outcomes: Outcome[];
   tradingMoved: boolean;
-  written: FileName[];
 }
 
 const MAX_ATTEMPTS = 5;
@@ -58,8 +59,6 @@ const MAX_ATTEMPTS = 5;
 export interface BalanceServiceEvents {
   /** The served balance or trading state changed. */
   change: [Snapshot];
-  /** The service itself wrote these files. */
-  written: [FileName[]];
 }
 
 export class BalanceService extends EventEmitter<BalanceServiceEvents> {
@@ -200,7 +199,6 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     for (const job of syncs) job.resolve();
     if (!committed) return;
 
-    if (attempt.written.length > 0) this.emit('written', attempt.written);
     if (attempt.snapshot !== attempt.before || attempt.tradingMoved) {
       this.stateVersion++;
       this.emit('change', attempt.snapshot);
@@ -217,7 +215,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     let snapshot = before;
     let tradingMoved = false;
     let undoJournal: (() => Promise<void>) | null = null;
-    const result = (status: Attempt['status']): Attempt => ({ status, before, snapshot, outcomes, tradingMoved, written: written.map((s) => s.name) });
+    const result = (status: Attempt['status']): Attempt => ({ status, before, snapshot, outcomes, tradingMoved });
     try {
       const outside = await this.observe(snapshot);
       snapshot = outside.snapshot;
@@ -260,11 +258,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
         written.push(store);
         await this.options.afterStep?.(store.name);
       }
+      if (written.length > 0) await this.options.syncFolder();
       return result('committed');
     } catch (error) {
       const raced = error instanceof FileChangedError;
       await this.rollBack(before, written, undoJournal, error, raced);
-      written.length = 0;
       return result(raced ? 'raced' : 'failed');
     }
   }
@@ -312,6 +310,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     else this.options.log.error({ err: cause, revision: before.revision }, 'a save failed; rolling back');
     try {
       for (const store of written.reverse()) await store.write(toRecord(before));
+      if (written.length > 0) await this.options.syncFolder();
       await undoJournal?.();
     } catch (error) {
       // The disk holds something other than what we serve: stop serving until it is reconciled again.
@@ -369,6 +368,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     for (const store of stores) {
       if (decision.isChange || store.lastSeen().balance !== snapshot.balance) await store.write(toRecord(snapshot));
     }
+    await this.options.syncFolder();
     log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
     this.current = snapshot;
     this.stale = false;

@@ -32,7 +32,8 @@ export interface BalanceStore {
   /** Cheap check (stat) whether the file differs from the version last read or written. */
   hasChanged(): Promise<boolean>;
   /**
-   * Atomic, durable write of `record`, keeping every field the service does not own.
+   * Atomic write of `record` (contents fsynced), keeping every field the service does not own;
+   * the rename is durable once the folder is synced (BalanceServiceOptions.syncFolder).
    * Throws FileChangedError, writing nothing, when the file is not the version last read or written.
    */
   write(record: BalanceRecord): Promise<void>;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
 import { FileChangedError, type BalanceRecord, type BalanceStore, type Observation } from '../domain/ports.ts';
 import type { FileName, FileState } from '../domain/reconcile.ts';
-import { writeDurably } from './durable-write.ts';
+import { writeAtomic } from './durable-write.ts';
 import { JsonObjectText } from './json-object-text.ts';
 import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint } from './text-file.ts';
 
@@ -76,7 +76,7 @@ export class BalanceFile implements BalanceStore {
     const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
     // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
     if (await this.hasChanged()) throw new FileChangedError(this.name);
-    await writeDurably(this.path, doc.text);
+    await writeAtomic(this.path, doc.text);
     this.doc = doc;
     this.ownText = doc.text;
     this.seenBalance = record.balance;

@@ -8,6 +8,7 @@ import { BalanceService, type BalanceServiceOptions } from '../../src/domain/bal
 import { IDEMPOTENCY_WINDOW_MS } from '../../src/domain/idempotency.ts';
 import type { BalanceStore } from '../../src/domain/ports.ts';
 import { BalanceFile, autoTradingShape, virtualBalanceShape } from '../../src/store/balance-file.ts';
+import { fsyncDirectory } from '../../src/store/durable-write.ts';
 import { Journal } from '../../src/store/journal.ts';
 
 export const VB = 'virtual_balance.json';
@@ -39,6 +40,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
   const balance = new BalanceService({
     stores,
     journal,
+    syncFolder: () => fsyncDirectory(dir),
     initialBalance: asAmount(BigInt(options.initialBalance ?? 10_000) * 100_000_000n),
     log: logger,
     recoveryIntervalMs: 50,
