@@ -162,15 +162,16 @@ async function* linesBackward(path: string): AsyncGenerator<string> {
       position -= length;
       const chunk = Buffer.alloc(length);
       await handle.read(chunk, 0, length, position);
-      let buffer = Buffer.concat([chunk, carry]);
+      const buffer = Buffer.concat([chunk, carry]);
       let end = buffer.length;
-      for (let nl = buffer.lastIndexOf(10, end - 1); nl >= 0; nl = buffer.lastIndexOf(10, end - 1)) {
-        if (nl + 1 < end) yield buffer.toString('utf8', nl + 1, end);
-        end = nl;
-        if (end === 0) break;
+      for (;;) {
+        // (lastIndexOf would read a negative offset as counted from the end.)
+        const newline = end > 0 ? buffer.lastIndexOf(10, end - 1) : -1;
+        if (newline < 0) break;
+        if (newline + 1 < end) yield buffer.toString('utf8', newline + 1, end);
+        end = newline;
       }
       carry = buffer.subarray(0, end);
-      buffer = carry;
     }
     if (carry.length > 0) yield carry.toString('utf8');
   } finally {
