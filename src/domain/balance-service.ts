@@ -56,6 +56,8 @@ interface Attempt {
 
 const MAX_ATTEMPTS = 5;
 
+const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');
+
 export interface BalanceServiceEvents {
   /** The served balance or trading state changed. */
   change: [Snapshot];
@@ -99,7 +101,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   /** The served balance; throws 503 while the disk does not hold a consistent one. */
   snapshot(): Snapshot {
-    if (!this.healthy || !this.current) throw new StorageUnavailableError('the balance is being recovered from disk; try again');
+    if (!this.healthy || !this.current) throw recovering();
     return this.current;
   }
 
@@ -116,7 +118,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   }
 
   submit(request: ChangeRequest): Promise<ChangeOutcome> {
-    if (!this.healthy) return Promise.reject(new StorageUnavailableError('the balance is being recovered from disk; try again'));
+    if (!this.healthy) return Promise.reject(recovering());
     return new Promise((resolve, reject) => this.enqueue({ kind: 'change', request, resolve, reject }));
   }
 
@@ -130,7 +132,8 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
    * own writes (most watcher events) never hold up a queued change.
    */
   async syncIfChanged(): Promise<void> {
-    if (!this.healthy || this.stale) return this.sync();
+    if (!this.healthy) return; // recovery runs on its own timer
+    if (this.stale) return this.sync();
     const changed = await Promise.all(this.options.stores.map((store) => store.hasChanged()));
     if (changed.some(Boolean)) await this.sync();
   }
@@ -174,7 +177,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     const syncs = jobs.filter((job): job is Extract<Job, { kind: 'sync' }> => job.kind === 'sync');
     if (!this.healthy) {
       await this.recover();
-      for (const job of changes) job.reject(new StorageUnavailableError('the balance is being recovered from disk; try again'));
+      for (const job of changes) job.reject(recovering());
       for (const job of syncs) job.resolve();
       return;
     }
