@@ -1,6 +1,6 @@
 // One process per data folder: a lock beside the files (never one of the watched names).
 
-import { readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { isTempFileOf } from './durable-write.ts';
@@ -23,12 +23,21 @@ const isAlive = (pid: number) => {
   }
 };
 
+/**
+ * proper-lockfile's own staleness (refreshing the lock's mtime) is switched off: a wall-clock jump
+ * made it report the lock compromised and stop refreshing it, after which a second process could take
+ * it over. Whether the owner is alive is asked of the owner itself, by pid.
+ */
+const NEVER_STALE_MS = 7 * 24 * 60 * 60 * 1000;
+/** An owner that died between creating the lock and recording its pid leaves a lock this old, pid-less. */
+const ORPHAN_AFTER_MS = 5_000;
+
 /** Takes the folder's lock; a lock left by a process that no longer exists is taken over at once. */
 export async function lockDataDir(dir: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
   const lockfilePath = join(dir, LOCK_NAME);
   const ownerFile = join(lockfilePath, 'pid');
   const acquire = async () => {
-    const release = await lockfile.lock(dir, { lockfilePath, realpath: false, stale: 10_000, update: 2_000, onCompromised });
+    const release = await lockfile.lock(dir, { lockfilePath, realpath: false, stale: NEVER_STALE_MS, onCompromised });
     await writeFile(ownerFile, String(process.pid));
     return async () => {
       await unlink(ownerFile).catch(() => {});
@@ -44,9 +53,14 @@ export async function lockDataDir(dir: string, onCompromised: (error: Error) => 
   }
   const owner = Number(await readFile(ownerFile, 'utf8').catch(() => '')) || null;
   if (owner !== null && isAlive(owner)) throw new DataDirInUseError(dir, owner);
-  // The owner died without releasing (kill -9): its lock is ours. No owner yet: it may be starting, ask once more.
-  if (owner !== null) await rm(lockfilePath, { recursive: true, force: true });
-  else await new Promise((resolve) => setTimeout(resolve, 500));
+  const age = Date.now() - ((await stat(lockfilePath).catch(() => null))?.mtimeMs ?? 0);
+  if (owner !== null || age > ORPHAN_AFTER_MS) {
+    // The owner died without releasing (kill -9): its lock is ours.
+    await rm(lockfilePath, { recursive: true, force: true });
+  } else {
+    // No owner recorded yet: it may be starting up this very moment. Ask once more.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
   try {
     return await acquire();
   } catch (error) {
