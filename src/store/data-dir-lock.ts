@@ -14,14 +14,27 @@ export class DataDirInUseError extends Error {
   }
 }
 
-const isAlive = (pid: number) => {
+/** Whether `pid` is a running process. A zombie (killed, never reaped: common in containers without an init) is not. */
+async function isAlive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-};
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return !/^State:\s+Z/m.test(status);
+}
+
+/** A supervisor may restart the service while the killed one is still exiting: give it this long. */
+const DYING_GRACE_MS = 1_000;
+
+async function stillAliveAfter(pid: number, graceMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + graceMs; await isAlive(pid); ) {
+    if (Date.now() >= deadline) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
 
 /**
  * proper-lockfile's own staleness (refreshing the lock's mtime) is switched off: a wall-clock jump
@@ -52,7 +65,7 @@ export async function lockDataDir(dir: string, onCompromised: (error: Error) => 
     if (!isLocked(error)) throw error;
   }
   const owner = Number(await readFile(ownerFile, 'utf8').catch(() => '')) || null;
-  if (owner !== null && isAlive(owner)) throw new DataDirInUseError(dir, owner);
+  if (owner !== null && (await stillAliveAfter(owner, DYING_GRACE_MS))) throw new DataDirInUseError(dir, owner);
   const age = Date.now() - ((await stat(lockfilePath).catch(() => null))?.mtimeMs ?? 0);
   if (owner !== null || age > ORPHAN_AFTER_MS) {
     // The owner died without releasing (kill -9): its lock is ours.
