@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -23,8 +24,11 @@ export interface StartResult {
 
 const SERVER = 'dist/src/server.js';
 
-// A test that fails half-way must not leave servers running behind it.
+// Every server a test starts is killed after it, even when the test fails half-way.
 const running = new Set<ChildProcess>();
+afterEach(async () => {
+  await Promise.all([...running].map((child) => (child.kill('SIGKILL'), once(child, 'exit'))));
+});
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });

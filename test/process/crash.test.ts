@@ -1,16 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { json, post, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { describe, expect, it } from 'vitest';
+import { json, post, startServer } from '../helpers/server-process.ts';
+import { ATS, VB } from '../helpers/service.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
-const VB = 'virtual_balance.json';
-const ATS = 'auto_trading_state.json';
-let server: ServerProcess | undefined;
-afterEach(async () => {
-  await server?.kill();
-  server = undefined;
-});
 
 interface Acked {
   balance: number;
@@ -47,7 +41,7 @@ describe('kill -9', () => {
     const dir = await tempDir();
     let lastRevision = 0;
     for (let round = 0; round < 12; round++) {
-      server = await startServer({ DATA_DIR: dir });
+      let server = await startServer({ DATA_DIR: dir });
       const current = await expectConsistent(dir, server.url);
       expect(current.revision).toBeGreaterThanOrEqual(lastRevision);
 
@@ -70,7 +64,7 @@ describe('kill -9', () => {
 
   it.each(['journal', VB, ATS])('right after the write path reaches %s: the attempted write survives, never a mix', async (step) => {
     const dir = await tempDir();
-    server = await startServer({ DATA_DIR: dir, BALANCE_SYNC_CRASH_AFTER: step, BALANCE_SYNC_CRASH_AFTER_COUNT: '3' });
+    let server = await startServer({ DATA_DIR: dir, BALANCE_SYNC_CRASH_AFTER: step, BALANCE_SYNC_CRASH_AFTER_COUNT: '3' });
     const { acked, inFlight } = await postUntilDead(server.url, 500);
     expect(await server.exited).toBeNull(); // killed by a signal
     expect(acked).not.toBeNull();
@@ -89,7 +83,7 @@ describe('leftovers of interrupted writes', () => {
     await writeFile(join(dir, `${VB}.3735928559`), '{"balance": 1');
     await writeFile(join(dir, `${ATS}.12345`), '{');
     await writeFile(join(dir, 'notes.txt'), 'keep me');
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     const names = await readdir(dir);
     expect(names.filter((n) => /\.json\.\d+$/.test(n))).toEqual([]);
     expect(names).toContain('notes.txt');

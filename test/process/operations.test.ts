@@ -2,16 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { json, post, startExpectingFailure, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { json, post, startExpectingFailure, startServer } from '../helpers/server-process.ts';
+import { ATS, VB } from '../helpers/service.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
-const VB = 'virtual_balance.json';
-const ATS = 'auto_trading_state.json';
-let server: ServerProcess | undefined;
 const cleanups: (() => void)[] = [];
 afterEach(async () => {
-  await server?.kill();
-  server = undefined;
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
@@ -36,7 +32,7 @@ describe('real faults', () => {
     if (!tryRun('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir])) return context.skip('cannot mount a small tmpfs here');
     cleanups.push(() => tryRun('umount', ['-l', dir]));
 
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     expect((await post(`${server.url}/virtual_balance`, { balance: 100 })).status).toBe(200);
     const filler = join(dir, 'filler');
     await writeFile(filler, Buffer.alloc(1024 * 1024)).catch(() => {}); // fills what it can, then ENOSPC
@@ -54,7 +50,7 @@ describe('real faults', () => {
 
   it('an immutable trading state: the balance file is put back, 503; writes work again once it is writable', async (context) => {
     const dir = await tempDir();
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     expect((await post(`${server.url}/virtual_balance`, { balance: 100 })).status).toBe(200);
     if (!tryRun('chattr', ['+i', join(dir, ATS)])) return context.skip('chattr +i is not supported here');
     cleanups.push(() => tryRun('chattr', ['-i', join(dir, ATS)]));
@@ -72,7 +68,7 @@ describe('real faults', () => {
 describe('one process per data folder', () => {
   it('a second process exits 1 saying the folder is in use', async () => {
     const dir = await tempDir();
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     const second = await startExpectingFailure({ DATA_DIR: dir });
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/in use/);
@@ -81,7 +77,7 @@ describe('one process per data folder', () => {
 
   it('the lock of a killed process does not block a restart', async () => {
     const dir = await tempDir();
-    server = await startServer({ DATA_DIR: dir });
+    let server = await startServer({ DATA_DIR: dir });
     await server.kill('SIGKILL');
     const started = Date.now();
     server = await startServer({ DATA_DIR: dir });
@@ -92,7 +88,7 @@ describe('one process per data folder', () => {
 describe('graceful shutdown', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s: in-flight saves finish, the files agree, exit 0 within 5 s', async (signal) => {
     const dir = await tempDir();
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     // An open event stream must not hold the shutdown up.
     const stream = await fetch(`${server.url}/virtual_balance/events`);
     const answers = Array.from({ length: 20 }, (_, i) =>
@@ -118,6 +114,5 @@ describe('graceful shutdown', () => {
       const newest = acked.reduce((a, b) => (b.revision > a.revision ? b : a));
       expect(vb).toBe(newest.balance);
     }
-    server = undefined;
   });
 });

@@ -1,16 +1,10 @@
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { json, post, startExpectingFailure, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { describe, expect, it } from 'vitest';
+import { json, post, startExpectingFailure, startServer } from '../helpers/server-process.ts';
+import { ATS, VB } from '../helpers/service.ts';
 import { readJson, tempDir, writeJson } from '../helpers/temp-dir.ts';
 
-const VB = 'virtual_balance.json';
-const ATS = 'auto_trading_state.json';
-let server: ServerProcess | undefined;
-afterEach(async () => {
-  await server?.kill();
-  server = undefined;
-});
 
 const at = (iso: string) => new Date(iso);
 
@@ -22,7 +16,7 @@ describe('the built server, started as users start it', () => {
     await utimes(join(dir, VB), at('2025-06-23T08:03:49Z'), at('2025-06-23T08:03:49Z'));
     await utimes(join(dir, ATS), at('2025-06-24T10:00:00Z'), at('2025-06-24T10:00:00Z'));
 
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     const sidebar = await json(`${server.url}/virtual_balance`);
     const panel = await json(`${server.url}/auto_trading/status`);
     expect(sidebar.body.balance).toBe(9989.76);
@@ -37,7 +31,7 @@ describe('the built server, started as users start it', () => {
 
   it('keeps an acknowledged balance across a restart, with its revision', async () => {
     const dir = await tempDir();
-    server = await startServer({ DATA_DIR: dir });
+    let server = await startServer({ DATA_DIR: dir });
     const saved = await post(`${server.url}/virtual_balance`, { balance: 15000 });
     expect(saved.status).toBe(200);
     await server.kill('SIGKILL');
@@ -48,7 +42,7 @@ describe('the built server, started as users start it', () => {
 
   it('starts from INITIAL_BALANCE on an empty folder, creating it', async () => {
     const dir = join(await tempDir(), 'new', 'data');
-    server = await startServer({ DATA_DIR: dir, INITIAL_BALANCE: '2500.5' });
+    const server = await startServer({ DATA_DIR: dir, INITIAL_BALANCE: '2500.5' });
     expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(2500.5);
     expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 2500.5 });
   });
@@ -76,7 +70,7 @@ describe('the built server, started as users start it', () => {
     const dir = await tempDir();
     await writeJson(join(dir, VB), { balance: 777 });
     await writeFile(join(dir, ATS), '{"balance": ');
-    server = await startServer({ DATA_DIR: dir });
+    const server = await startServer({ DATA_DIR: dir });
     const names = await readdir(dir);
     const aside = names.find((n) => n.startsWith(`${ATS}.corrupt-`));
     expect(aside).toBeDefined();
