@@ -2,20 +2,14 @@
 // through a single commit path (journal first, then both files) that batches queued changes.
 
 import { EventEmitter } from 'node:events';
-import { formatAmount, type Amount } from './amount.ts';
-import { adoptExternal, applyChange, type ChangeRequest, type Snapshot } from './change.ts';
+import type { Amount } from './amount.ts';
+import { applyChange, toRecord, type ChangeRequest, type Snapshot } from './change.ts';
 import { HttpError, IdempotencyConflictError, StorageUnavailableError } from './errors.ts';
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyMemory } from './idempotency.ts';
-import { FileChangedError, type BalanceRecord, type BalanceStore, type JournalEntry, type JournalPort, type Observation } from './ports.ts';
-import { reconcile, type FileName } from './reconcile.ts';
-import { StartupRefusedError } from './startup-refused.ts';
-
-export interface Log {
-  debug(details: object, message: string): void;
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-  error(details: object, message: string): void;
-}
+import { observeOutsideEdits } from './outside-edits.ts';
+import { FileChangedError, type BalanceStore, type JournalEntry, type JournalPort, type Log } from './ports.ts';
+import type { FileName } from './reconcile.ts';
+import { settleFromDisk } from './settle-from-disk.ts';
 
 /** A point in the write path where a test may crash the process or inject a fault. */
 export type WriteStep = 'journal' | FileName;
@@ -220,7 +214,8 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     let undoJournal: (() => Promise<void>) | null = null;
     const result = (status: Attempt['status']): Attempt => ({ status, before, snapshot, outcomes, tradingMoved });
     try {
-      const outside = await this.observe(snapshot);
+      const outside = await observeOutsideEdits({ ...this.options, now: this.now }, snapshot, this.stale);
+      this.stale = false;
       snapshot = outside.snapshot;
       entries.push(...outside.entries);
       tradingMoved = outside.tradingMoved;
@@ -270,43 +265,6 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     }
   }
 
-  /** Reads files that changed since last seen; adopts outside balances and plans healing of the rest. */
-  private async observe(current: Snapshot): Promise<{ snapshot: Snapshot; entries: JournalEntry[]; tradingMoved: boolean }> {
-    const seen: { store: BalanceStore; observation: Observation }[] = [];
-    for (const store of this.options.stores) {
-      if (!this.stale && !(await store.hasChanged())) continue;
-      const observation = await store.read();
-      if (!observation.isOwnWrite) seen.push({ store, observation });
-    }
-    this.stale = false;
-
-    let snapshot = current;
-    const entries: JournalEntry[] = [];
-    const valid = seen.flatMap(({ store, observation: { state } }) => (state.status === 'valid' ? [{ store, state }] : []));
-    valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
-    for (const { store, state } of valid) {
-      if (state.balance === snapshot.balance) continue;
-      const adopted = adoptExternal(snapshot, state.balance, store.name, new Date(this.now()).toISOString());
-      this.options.log.info(
-        { file: store.name, previous: formatAmount(snapshot.balance), balance: formatAmount(state.balance), revision: adopted.snapshot.revision },
-        'adopted an outside edit',
-      );
-      snapshot = adopted.snapshot;
-      entries.push(adopted.entry);
-    }
-    for (const { store, observation: { state } } of seen) {
-      if (state.status === 'corrupt') {
-        const aside = await store.quarantine();
-        this.options.log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file; rewriting it from memory');
-      } else if (state.status === 'missing') {
-        this.options.log.warn({ file: store.name }, 'a file was deleted; re-creating it from memory');
-      } else if (state.status === 'no-balance') {
-        this.options.log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
-      }
-    }
-    return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.name === 'auto_trading_state.json') };
-  }
-
   private async rollBack(before: Snapshot, written: BalanceStore[], undoJournal: (() => Promise<void>) | null, cause: unknown, raced: boolean): Promise<void> {
     this.stale = true;
     if (raced) this.options.log.info({ file: (cause as FileChangedError).file }, 'a file changed while it was being saved; retrying on top of the outside edit');
@@ -334,59 +292,13 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     }
   }
 
+  /** Settles the balance from what the files and the journal hold, and serves it. */
   private async reconcileFromDisk(): Promise<void> {
-    const { stores, journal, log, initialBalance } = this.options;
-    const observations = await Promise.all(stores.map((store) => store.read()));
-    const states = Object.fromEntries(stores.map((store, i) => [store.name, (observations[i] as Observation).state]));
-    const head = journal.last();
-    const decision = reconcile({
-      files: states as Parameters<typeof reconcile>[0]['files'],
-      journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
-      initialBalance,
-    });
-    if (decision.action === 'refuse') {
-      throw new StartupRefusedError(decision.corrupt.map((name) => ({ name, reason: reasonOf(states[name]) })));
-    }
-    for (const store of stores) {
-      const state = states[store.name];
-      if (state?.status !== 'corrupt') continue;
-      const aside = await store.quarantine();
-      log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
-    }
-    if (decision.disagreed) {
-      const seen = Object.fromEntries(stores.map((s, i) => [s.name, describe((observations[i] as Observation).state)]));
-      log.warn({ ...seen, journal: head && { balance: formatAmount(head.balance), at: head.at }, winner: decision.winner, reason: decision.reason }, 'the files disagreed at start-up');
-    }
-
-    if (decision.winner === 'journal' && stores.some((store) => store.lastSeen().balance !== decision.balance)) {
-      log.warn({ balance: formatAmount(decision.balance), revision: decision.revision, at: head?.at }, 'restored the balance from the journal');
-    }
-
-    const at = new Date(this.now()).toISOString();
-    const snapshot: Snapshot = { balance: decision.balance, revision: decision.revision, updatedAt: decision.isChange || !head ? at : head.at };
-    if (decision.isChange) {
-      const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
-      await journal.append([entry]);
-    }
-    for (const store of stores) {
-      if (decision.isChange || store.lastSeen().balance !== snapshot.balance) await store.write(toRecord(snapshot));
-    }
-    await this.options.syncFolder();
-    log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
+    const snapshot = await settleFromDisk({ ...this.options, now: this.now });
     this.current = snapshot;
     this.stale = false;
     this.healthy = true;
     this.stateVersion++;
     this.emit('change', snapshot);
   }
-}
-
-const toRecord = (snapshot: Snapshot): BalanceRecord => ({ balance: snapshot.balance, revision: snapshot.revision, updatedAt: snapshot.updatedAt });
-
-const reasonOf = (state: Observation['state'] | undefined) => (state?.status === 'corrupt' ? state.reason : 'unreadable');
-
-function describe(state: Observation['state']) {
-  return state.status === 'valid'
-    ? { balance: formatAmount(state.balance), mtime: new Date(state.mtimeMs).toISOString(), revision: state.revision }
-    : { status: state.status };
 }

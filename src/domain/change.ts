@@ -2,7 +2,7 @@
 
 import { MAX_AMOUNT, ZERO, asAmount, formatAmount, type Amount } from './amount.ts';
 import { InsufficientBalanceError, PreconditionFailedError } from './errors.ts';
-import type { JournalEntry } from './ports.ts';
+import type { BalanceRecord, JournalEntry } from './ports.ts';
 
 export type ChangeOp = { kind: 'set'; balance: Amount } | { kind: 'delta'; delta: Amount } | { kind: 'reset' };
 
@@ -20,6 +20,8 @@ export interface Snapshot {
   revision: number;
   updatedAt: string;
 }
+
+export const toRecord = ({ balance, revision, updatedAt }: Snapshot): BalanceRecord => ({ balance, revision, updatedAt });
 
 /** The next snapshot and its journal entry, or the client error that rejects the change. */
 export function applyChange(

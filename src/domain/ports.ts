@@ -3,6 +3,14 @@
 import type { Amount } from './amount.ts';
 import type { FileName, FileState } from './reconcile.ts';
 
+/** Where the domain reports what it did; pino's logger is one. */
+export interface Log {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
 /** What the service writes into a file: the balance and the keys it owns beside it. */
 export interface BalanceRecord {
   balance: Amount;

@@ -1,0 +1,59 @@
+// What other processes did to the files since the service last looked: balances to adopt, files to heal.
+
+import { formatAmount } from './amount.ts';
+import { adoptExternal, type Snapshot } from './change.ts';
+import type { BalanceStore, JournalEntry, Log, Observation } from './ports.ts';
+
+export interface OutsideEdits {
+  /** The balance after adopting every outside balance, oldest edit first. */
+  snapshot: Snapshot;
+  /** One `external:<file>` entry per adopted balance. */
+  entries: JournalEntry[];
+  /** The trading state changed on disk (its other fields may have moved). */
+  tradingMoved: boolean;
+}
+
+/**
+ * Reads each file whose fingerprint changed (every file when `rereadAll`), adopts outside balances,
+ * and moves corrupt files aside. Missing, corrupt or balance-less files are left for the save that
+ * follows to rewrite: their last-seen balance no longer matches.
+ */
+export async function observeOutsideEdits(
+  { stores, log, now }: { stores: readonly BalanceStore[]; log: Log; now: () => number },
+  current: Snapshot,
+  rereadAll: boolean,
+): Promise<OutsideEdits> {
+  const seen: { store: BalanceStore; observation: Observation }[] = [];
+  for (const store of stores) {
+    if (!rereadAll && !(await store.hasChanged())) continue;
+    const observation = await store.read();
+    if (!observation.isOwnWrite) seen.push({ store, observation });
+  }
+
+  let snapshot = current;
+  const entries: JournalEntry[] = [];
+  const valid = seen.flatMap(({ store, observation: { state } }) => (state.status === 'valid' ? [{ store, state }] : []));
+  valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
+  for (const { store, state } of valid) {
+    if (state.balance === snapshot.balance) continue;
+    const adopted = adoptExternal(snapshot, state.balance, store.name, new Date(now()).toISOString());
+    log.info(
+      { file: store.name, previous: formatAmount(snapshot.balance), balance: formatAmount(state.balance), revision: adopted.snapshot.revision },
+      'adopted an outside edit',
+    );
+    snapshot = adopted.snapshot;
+    entries.push(adopted.entry);
+  }
+
+  for (const { store, observation: { state } } of seen) {
+    if (state.status === 'corrupt') {
+      const aside = await store.quarantine();
+      log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file; rewriting it from memory');
+    } else if (state.status === 'missing') {
+      log.warn({ file: store.name }, 'a file was deleted; re-creating it from memory');
+    } else if (state.status === 'no-balance') {
+      log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
+    }
+  }
+  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.name === 'auto_trading_state.json') };
+}

@@ -1,0 +1,68 @@
+// Start-up (and recovery): decide the balance from what the files and the journal hold, and make
+// the disk say it — quarantining corrupt files, journaling a new balance, rewriting what disagrees.
+
+import { formatAmount, type Amount } from './amount.ts';
+import { toRecord, type Snapshot } from './change.ts';
+import type { BalanceStore, JournalEntry, JournalPort, Log, Observation } from './ports.ts';
+import { reconcile, type FileName, type FileState } from './reconcile.ts';
+import { StartupRefusedError } from './startup-refused.ts';
+
+export interface SettleDeps {
+  stores: readonly BalanceStore[];
+  journal: JournalPort;
+  syncFolder: () => Promise<void>;
+  initialBalance: Amount;
+  log: Log;
+  now: () => number;
+}
+
+/** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
+export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<Snapshot> {
+  const observations = await Promise.all(stores.map((store) => store.read()));
+  const states = Object.fromEntries(stores.map((store, i) => [store.name, (observations[i] as Observation).state])) as Record<FileName, FileState>;
+  const head = journal.last();
+  const decision = reconcile({
+    files: states,
+    journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
+    initialBalance,
+  });
+  if (decision.action === 'refuse') {
+    throw new StartupRefusedError(decision.corrupt.map((name) => ({ name, reason: reasonOf(states[name]) })));
+  }
+
+  for (const store of stores) {
+    const state = states[store.name];
+    if (state.status !== 'corrupt') continue;
+    const aside = await store.quarantine();
+    log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
+  }
+  if (decision.disagreed) {
+    const files = Object.fromEntries(stores.map((store) => [store.name, describe(states[store.name])]));
+    const fromJournal = head && { balance: formatAmount(head.balance), at: head.at };
+    log.warn({ ...files, journal: fromJournal, winner: decision.winner, reason: decision.reason }, 'the files disagreed at start-up');
+  }
+  if (decision.winner === 'journal' && stores.some((store) => store.lastSeen().balance !== decision.balance)) {
+    log.warn({ balance: formatAmount(decision.balance), revision: decision.revision, at: head?.at }, 'restored the balance from the journal');
+  }
+
+  const at = new Date(now()).toISOString();
+  const snapshot: Snapshot = { balance: decision.balance, revision: decision.revision, updatedAt: decision.isChange || !head ? at : head.at };
+  if (decision.isChange) {
+    const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
+    await journal.append([entry]);
+  }
+  for (const store of stores) {
+    if (decision.isChange || store.lastSeen().balance !== snapshot.balance) await store.write(toRecord(snapshot));
+  }
+  await syncFolder();
+  log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
+  return snapshot;
+}
+
+const reasonOf = (state: FileState) => (state.status === 'corrupt' ? state.reason : 'unreadable');
+
+function describe(state: FileState) {
+  return state.status === 'valid'
+    ? { balance: formatAmount(state.balance), mtime: new Date(state.mtimeMs).toISOString(), revision: state.revision }
+    : { status: state.status };
+}
