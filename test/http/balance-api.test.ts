@@ -150,6 +150,27 @@ describe('anything else', () => {
     expect(res.body.status).toBe('error');
   });
 
+  it('logs one line per request with its id: polls at debug, changes at info, client errors at warn', async () => {
+    const { Writable } = await import('node:stream');
+    const { pino } = await import('pino');
+    const { createApp } = await import('../../src/app.ts');
+    const lines: { level: number; req: { id: string; method: string }; res: { statusCode: number } }[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+    await open();
+    const { app } = createApp({ balance: service!.balance, history: service!.journal, logger: pino({ level: 'debug' }, sink), config: { API_TOKEN: undefined, CORS_ORIGINS: undefined } });
+    await request(app).get('/virtual_balance').set('X-Request-Id', 'poll-1');
+    await request(app).post('/virtual_balance').send({ balance: 1 });
+    await request(app).post('/virtual_balance').send({ balance: -1 });
+    const requests = lines.filter((l) => l.req);
+    expect(requests.map((l) => [l.req.method, l.res.statusCode, l.level])).toEqual([
+      ['GET', 200, 20],
+      ['POST', 200, 30],
+      ['POST', 400, 40],
+    ]);
+    expect(requests[0]?.req.id).toBe('poll-1');
+    expect(new Set(requests.map((l) => l.req.id)).size).toBe(3);
+  });
+
   it('echoes a client request id', async () => {
     const { app } = await open();
     const res = await request(app).get('/virtual_balance').set('X-Request-Id', 'abc-123');
