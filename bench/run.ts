@@ -124,6 +124,8 @@ try {
   const bare = await launch(bareScript, [body]);
   const bareUrl = `http://127.0.0.1:${bare.port}`;
 
+  // Warm both up first (JIT, connection pools), so the first measured round is not the cold one.
+  for (const target of [url, bareUrl]) await autocannon({ url: `${target}/virtual_balance`, connections: 50, duration: 1 });
   const throughput = { service: [] as number[], bare: [] as number[] };
   const paced = { service: [] as number[], bare: [] as number[] };
   for (let round = 0; round < plan.rounds; round++) {
