@@ -7,7 +7,7 @@ import type { BalanceService } from './domain/balance-service.ts';
 import type { JournalEntry } from './domain/ports.ts';
 import { cors } from './http/access.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
-import { errorHandler, notFound } from './http/errors.ts';
+import { errorHandler, NotFoundError, notFound } from './http/errors.ts';
 import { EventStream } from './http/events.ts';
 import { openApiRoute } from './http/openapi.ts';
 import { Representations } from './http/representations.ts';
@@ -38,6 +38,8 @@ export function createApp({ balance, history, logger, config, heartbeatMs }: App
   app.set('etag', false);
   app.use(requestLog(logger));
   app.use(cors(config.CORS_ORIGINS));
+  // CORS preflights are answered above; any other OPTIONS would get the router's plain-text method list.
+  app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new NotFoundError(req.method, req.path) : undefined));
   // Legacy clients post JSON without a JSON Content-Type (curl -d): parse every body as JSON.
   app.use(express.json({ type: () => true, limit: '16kb', strict: false }));
   app.use(balanceRoutes({ balance, history, representations, events, apiToken: config.API_TOKEN }));

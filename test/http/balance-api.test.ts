@@ -143,6 +143,7 @@ describe('anything else', () => {
     ['get', '/nope'],
     ['put', '/virtual_balance'],
     ['delete', '/auto_trading/status'],
+    ['options', '/virtual_balance'],
   ] as const)('%s %s is a 404 in the envelope, not an HTML page', async (method, path) => {
     const { app } = await open();
     const res = await request(app)[method](path).expect(404);
