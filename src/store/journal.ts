@@ -76,13 +76,24 @@ export class Journal implements JournalPort {
     if (this.size <= this.options.maxBytes) return;
     const segments = await this.segments();
     const next = (segments.at(-1)?.number ?? 0) + 1;
-    await this.handle.close();
-    await rename(join(this.dir, JOURNAL_FILE), join(this.dir, `${JOURNAL_FILE}.${next}`));
-    this.handle = await open(join(this.dir, JOURNAL_FILE), 'a+');
+    const current = join(this.dir, JOURNAL_FILE);
+    const segment = join(this.dir, `${JOURNAL_FILE}.${next}`);
+    // Swap handles only once the new file is open: a failure anywhere leaves a journal that still appends.
+    await rename(current, segment);
+    let fresh: FileHandle;
+    try {
+      fresh = await open(current, 'a+');
+    } catch (error) {
+      await rename(segment, current);
+      throw error;
+    }
+    const old = this.handle;
+    this.handle = fresh;
     this.size = 0;
+    await old.close();
     await fsyncDirectory(this.dir);
 
-    const rotated = [...segments, { number: next, path: join(this.dir, `${JOURNAL_FILE}.${next}`) }];
+    const rotated = [...segments, { number: next, path: segment }];
     const cutoff = (this.options.now ?? Date.now)() - this.options.retainMs;
     while (rotated.length > this.options.keepSegments) {
       const oldest = rotated[0] as { path: string };
