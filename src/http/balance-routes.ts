@@ -75,8 +75,9 @@ export function balanceRoutes({ balance, history, representations, events, apiTo
   );
   router.get('/virtual_balance/history', async (req, res) => {
     const { limit = 50 } = parse(historyQuerySchema, req.query, 'query');
-    const entries = await history.recent(limit);
-    res.type('application/json').send(`{"status":"success","entries":[${entries.map(toJson).join(',')}]}`);
+    // request_hash stays in the journal: it only lets a reused Idempotency-Key be told apart.
+    const entries = (await history.recent(limit)).map(({ request_hash: _internal, ...entry }) => toJson(entry));
+    res.type('application/json').send(`{"status":"success","entries":[${entries.join(',')}]}`);
   });
   router.get('/virtual_balance/events', (req, res) => {
     const { body } = representations.balance();

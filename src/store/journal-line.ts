@@ -39,8 +39,3 @@ function exact(text: string | undefined): Amount | null {
   const parsed = parseAmount(text, { allowNegative: true });
   return parsed.ok ? parsed.value : null;
 }
-
-/** The entry as the history route shows it: amounts as JSON numbers. */
-export function entryToJson(entry: JournalEntry): string {
-  return encodeEntry(entry).trimEnd();
-}
