@@ -33,7 +33,9 @@ export const autoTradingShape: FileShape = {
   ownedKeys: () => ({}),
 };
 
-const SETTLE_QUIET_MS = 100;
+// Only a file that does not parse waits: long enough for a slow legacy writer between two writes,
+// since quarantining a write in progress would lose it; bounded for one that never stops.
+const SETTLE_QUIET_MS = 250;
 const SETTLE_MAX_MS = 2_000;
 
 type Parsed = { state: FileState; doc: JsonObjectText | null; fields: Record<string, unknown> | null };

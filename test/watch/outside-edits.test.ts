@@ -55,6 +55,14 @@ describe('edits by other processes', () => {
     expect((await readdir(dir)).some((n) => n.includes('corrupt'))).toBe(false);
   });
 
+  it('waits out a slow legacy writer that pauses 150 ms half-way, instead of quarantining its write', async () => {
+    const { dir, app } = await open({ balance: 100 });
+    await legacyWrite(join(dir, ATS), { enabled: true, balance: 333, trade_log: [{ id: 1 }] }, 150);
+    await waitFor(async () => (await served(app)).balance === 333, 2_000, 'the slow write');
+    expect((await readdir(dir)).some((n) => n.includes('corrupt'))).toBe(false);
+    expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 333, trade_log: [{ id: 1 }] });
+  });
+
   it('adopts a balance typed into the balance file by hand', async () => {
     const { dir, app } = await open();
     await writeFile(join(dir, VB), '{"balance": 4321}\n');
