@@ -66,6 +66,30 @@ describe('a save that fails', () => {
     expect(history.map((e: { balance: number }) => e.balance)).not.toContain(200);
   });
 
+  it('when the folder fsync fails: 503, both files put back, the journal does not keep the change', async () => {
+    const dir = await tempDir();
+    const { fsyncDirectory } = await import('../../src/store/durable-write.ts');
+    let failSync = false;
+    service = await openService(dir, {
+      service: {
+        syncFolder: async () => {
+          if (failSync) {
+            failSync = false;
+            throw Object.assign(new Error('EIO: fsync of the folder'), { code: 'EIO' });
+          }
+          await fsyncDirectory(dir);
+        },
+      },
+    });
+    await request(service.app).post('/virtual_balance').send({ balance: 100 }).expect(200);
+    failSync = true;
+    await request(service.app).post('/virtual_balance').send({ balance: 200 }).expect(503);
+    expect(await balances(dir)).toEqual([100, 100]);
+    expect((await request(service.app).get('/virtual_balance')).body).toMatchObject({ balance: 100, revision: 2 });
+    const { entries } = (await request(service.app).get('/virtual_balance/history')).body;
+    expect(entries.map((e: { balance: number }) => e.balance)).not.toContain(200);
+  });
+
   it('when the rollback fails too: unhealthy (503 on reads and /health) until the disk is consistent again', async () => {
     const { dir, app, vb, ats } = await open();
     ats.failWrites('EIO');

@@ -66,17 +66,20 @@ describe('the built server, started as users start it', () => {
     expect(again.code).toBe(1);
   });
 
-  it('quarantines a corrupt file beside itself and heals it from the other', async () => {
+  it.each([
+    [ATS, VB],
+    [VB, ATS],
+  ])('quarantines a corrupt %s beside itself and heals it from %s', async (corrupt, healthy) => {
     const dir = await tempDir();
-    await writeJson(join(dir, VB), { balance: 777 });
-    await writeFile(join(dir, ATS), '{"balance": ');
+    await writeJson(join(dir, healthy), { balance: 777 });
+    await writeFile(join(dir, corrupt), '{"balance": ');
     const server = await startServer({ DATA_DIR: dir });
     const names = await readdir(dir);
-    const aside = names.find((n) => n.startsWith(`${ATS}.corrupt-`));
+    const aside = names.find((n) => n.startsWith(`${corrupt}.corrupt-`));
     expect(aside).toBeDefined();
     expect(await readFile(join(dir, aside as string), 'utf8')).toBe('{"balance": ');
-    expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 777 });
-    expect(server.logs.some((l) => l.level === 50 && l.file === ATS)).toBe(true);
+    expect(await readJson(join(dir, corrupt))).toMatchObject({ balance: 777 });
+    expect(server.logs.some((l) => l.level === 50 && l.file === corrupt)).toBe(true);
   });
 
   it.each([
