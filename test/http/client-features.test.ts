@@ -149,6 +149,24 @@ describe('live updates', () => {
     fast.close();
   });
 
+  it('forgets a client that disconnects, and ends every stream on close', async () => {
+    const attach = vi.spyOn(EventStream.prototype, 'attach');
+    const app = await open();
+    const url = await listen(app);
+    const leaving = await connect(`${url}/virtual_balance/events`);
+    const staying = await connect(`${url}/virtual_balance/events`);
+    clients.push(staying);
+    await Promise.all([leaving.next(), staying.next()]);
+    const stream = attach.mock.contexts[0] as EventStream;
+    expect(stream.size).toBe(2);
+    leaving.close();
+    await vi.waitFor(() => expect(stream.size).toBe(1));
+    const ended = new Promise((resolve) => staying.response.once('end', resolve));
+    stream.close();
+    await ended;
+    expect(stream.size).toBe(0);
+  });
+
   it('serves 100 clients from one serialization per change', async () => {
     const publish = vi.spyOn(EventStream.prototype, 'publish');
     const app = await open();
