@@ -72,6 +72,3 @@ export function formatAmount(amount: bigint): string {
   const fraction = (abs % UNIT).toString().padStart(SCALE, '0').replace(/0+$/, '');
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
-
-/** Nearest double, for places that need a JS number (never for arithmetic). */
-export const amountToNumber = (amount: bigint): number => Number(formatAmount(amount));

@@ -41,10 +41,6 @@ export class IdempotencyMemory {
     this.expire();
   }
 
-  get size(): number {
-    return this.keys.size;
-  }
-
   private expire(): void {
     const cutoff = this.now() - IDEMPOTENCY_WINDOW_MS;
     for (const [key, value] of this.keys) {
