@@ -90,6 +90,7 @@ export class BalanceFile implements BalanceStore {
     const target = `${this.path}.corrupt-${stamp}`;
     await rename(this.path, target);
     this.seen = null;
+    this.seenBalance = null;
     return target;
   }
 
