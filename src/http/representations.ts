@@ -1,6 +1,6 @@
 // Response bodies built once per change, not once per request: polls are served from memory.
 
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { BalanceService } from '../domain/balance-service.ts';
 import type { Snapshot } from '../domain/change.ts';
 import { toJson } from './json.ts';
@@ -31,7 +31,8 @@ export const balanceBody = (snapshot: Snapshot): string =>
 export class Representations {
   private balanceCache: { snapshot: Snapshot; value: Representation } | null = null;
   private tradingCache: { version: number; value: Representation } | null = null;
-  private readonly boot = createHash('sha1').update(`${process.pid}:${Date.now()}`).digest('base64url').slice(0, 8);
+  /** Versions restart with the process: the ETag must not match one from before a restart. */
+  private readonly boot = randomBytes(6).toString('base64url');
 
   constructor(private readonly service: BalanceService) {}
 
@@ -44,10 +45,11 @@ export class Representations {
   }
 
   trading(): Representation {
+    // First, always: a cached body must not outlive the service's health (503 while recovering).
+    const { revision } = this.service.snapshot();
     const version = this.service.version;
     if (this.tradingCache?.version !== version) {
       const state = toJson(this.service.tradingState());
-      const { revision } = this.service.snapshot();
       const body = `{"status":"success","data":${state},"auto_trading":${state},"revision":${revision}}`;
       this.tradingCache = { version, value: represent(body, `"s${this.boot}-${version}"`) };
     }

@@ -94,11 +94,13 @@ describe('a save that fails', () => {
     const { dir, app, vb, ats } = await open();
     ats.failWrites('EIO');
     vb.failWrites('EIO', { skip: 1 }); // the change reaches vb; putting vb back fails
+    await request(app).get('/auto_trading/status').expect(200); // a panel polls: its answer is cached
     await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
 
     const health = await request(app).get('/health').expect(503);
     expect(health.body).toMatchObject({ status: 'error', ready: false });
     await request(app).get('/virtual_balance').expect(503);
+    await request(app).get('/auto_trading/status').expect(503);
     await request(app).post('/virtual_balance').send({ balance: 1 }).expect(503);
 
     // Recovery retries reconciliation from disk on its own; the faults are gone now.
