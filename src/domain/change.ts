@@ -1,7 +1,7 @@
 // Applying one requested change to the working state of a batch: pure, exact, and validated.
 
 import { MAX_AMOUNT, ZERO, asAmount, formatAmount, type Amount } from './amount.ts';
-import { InsufficientBalanceError, PreconditionFailedError } from './errors.ts';
+import { BalanceOutOfRangeError, PreconditionFailedError } from './errors.ts';
 import type { BalanceRecord, JournalEntry } from './ports.ts';
 
 export type ChangeOp = { kind: 'set'; balance: Amount } | { kind: 'delta'; delta: Amount } | { kind: 'reset' };
@@ -64,11 +64,11 @@ function nextBalance(balance: Amount, op: ChangeOp, initialBalance: Amount): Amo
     case 'delta': {
       const next = balance + op.delta;
       if (next < ZERO) {
-        throw new InsufficientBalanceError(
+        throw new BalanceOutOfRangeError(
           `a delta of ${formatAmount(op.delta)} would take the balance of ${formatAmount(balance)} below 0`,
         );
       }
-      if (next > MAX_AMOUNT) throw new InsufficientBalanceError('the delta would take the balance above 1000000000000');
+      if (next > MAX_AMOUNT) throw new BalanceOutOfRangeError('the delta would take the balance above 1000000000000');
       return asAmount(next);
     }
   }

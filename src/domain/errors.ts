@@ -22,7 +22,8 @@ export class ValidationError extends HttpError {
   }
 }
 
-export class InsufficientBalanceError extends HttpError {
+/** A delta that would take the balance below 0 or above the maximum: the change conflicts with the balance. */
+export class BalanceOutOfRangeError extends HttpError {
   constructor(message: string) {
     super(409, message);
   }

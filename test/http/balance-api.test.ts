@@ -109,6 +109,15 @@ describe('POST /virtual_balance', () => {
     expect(res.body).toMatchObject({ status: 'error' });
   });
 
+  it('answers and stores an amount no double can hold with every digit', async () => {
+    const { app, dir } = await open();
+    const res = await request(app).post('/virtual_balance').send({ balance: '123456789012.12345678' }).expect(200);
+    expect(res.text).toContain('"balance":123456789012.12345678,');
+    expect((await request(app).get('/virtual_balance')).text).toContain('"balance":123456789012.12345678,');
+    expect(await readFile(join(dir, VB), 'utf8')).toContain('"balance": 123456789012.12345678,');
+    expect(await readFile(join(dir, ATS), 'utf8')).toContain('"balance": 123456789012.12345678,');
+  });
+
   it('ignores unknown extra fields', async () => {
     const { app } = await open();
     await request(app).post('/virtual_balance').send({ balance: 5, currency: 'EUR', extra: [1] }).expect(200);
