@@ -51,6 +51,15 @@ const changeResponses = {
   503: error('The change could not be saved; nothing changed'),
 };
 
+/** A POST that changes the balance: bearer token when API_TOKEN is set, If-Match, Idempotency-Key. */
+const changeOperation = (summary: string, body: object, required: boolean) => ({
+  summary,
+  security: [{}, { bearer: [] }],
+  parameters: changeParameters,
+  requestBody: { required, content: { 'application/json': { schema: body } } },
+  responses: changeResponses,
+});
+
 function document() {
   const [historyLimit] = Object.entries((schema(historyQuerySchema).properties ?? {}) as Record<string, object>);
   return {
@@ -67,22 +76,10 @@ function document() {
           parameters: [header('If-None-Match', 'An ETag from an earlier answer; 304 while it is current.')],
           responses: { 200: balanceOk, 304: { description: 'Unchanged' }, 503: error('Not ready') },
         },
-        post: {
-          summary: 'Set or adjust the balance, durably',
-          security: [{}, { bearer: [] }],
-          parameters: changeParameters,
-          requestBody: { required: true, content: { 'application/json': { schema: schema(balanceChangeSchema, balanceChangeExamples) } } },
-          responses: changeResponses,
-        },
+        post: changeOperation('Set or adjust the balance, durably', schema(balanceChangeSchema, balanceChangeExamples), true),
       },
       '/virtual_balance/reset': {
-        post: {
-          summary: 'Set the balance to INITIAL_BALANCE',
-          security: [{}, { bearer: [] }],
-          parameters: changeParameters,
-          requestBody: { required: false, content: { 'application/json': { schema: schema(resetSchema, resetExamples) } } },
-          responses: changeResponses,
-        },
+        post: changeOperation('Set the balance to INITIAL_BALANCE', schema(resetSchema, resetExamples), false),
       },
       '/virtual_balance/history': {
         get: {
