@@ -10,6 +10,7 @@ import { balanceRoutes } from './http/balance-routes.ts';
 import { errorHandler, NotFoundError, notFound } from './http/errors.ts';
 import { EventStream } from './http/events.ts';
 import { openApiRoute } from './http/openapi.ts';
+import { operatorPage } from './http/operator-page.ts';
 import { Representations } from './http/representations.ts';
 import { requestLog } from './http/request-log.ts';
 
@@ -44,6 +45,7 @@ export function createApp({ balance, history, logger, config, heartbeatMs }: App
   app.use(express.json({ type: () => true, limit: '16kb', strict: false }));
   app.use(balanceRoutes({ balance, history, representations, events, apiToken: config.API_TOKEN }));
   app.use(openApiRoute());
+  app.use(operatorPage());
   app.use(notFound);
   app.use(errorHandler);
 
