@@ -19,6 +19,35 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+const JOURNAL_FILE = 'balance_journal.jsonl';
+
+/** A plain file name inside DATA_DIR: no folder parts, so the service never writes outside its folder. */
+const fileName = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((name) => name !== '', 'must not be empty')
+    .refine((name) => !/[/\\\0]/.test(name), 'must be a plain file name, without / or \\')
+    .refine((name) => !name.includes('..') && name !== '.', 'must not contain ..')
+    .refine((name) => !name.startsWith(JOURNAL_FILE) && !name.startsWith('.balance-sync'), 'must not be one of the service\'s own files');
+
+/** An http(s) base URL; a trailing slash is dropped so paths join cleanly. */
+const upstreamUrl = optionalText.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const url = URL.canParse(value) ? new URL(value) : null;
+  const problem = !url
+    ? 'must be a URL such as http://127.0.0.1:8002'
+    : !/^https?:$/.test(url.protocol)
+      ? 'must be an http:// or https:// URL'
+      : url.pathname !== '/' || url.search || url.hash
+        ? 'must be a base URL, without a path or query'
+        : null;
+  if (!problem) return value.replace(/\/+$/, '');
+  ctx.addIssue({ code: 'custom', message: `${problem} (got "${value}")` });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   PORT: integer(0, 65_535).default(8001),
   HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
@@ -37,11 +66,22 @@ const envSchema = z.object({
   CORS_ORIGINS: optionalText.transform((value) => value?.split(',').map((origin) => origin.trim()).filter(Boolean)),
   JOURNAL_MAX_BYTES: integer(4096, 2 ** 40).default(8 * 1024 * 1024),
   JOURNAL_SEGMENTS: integer(1, 1000).default(4),
+  UPSTREAM_URL: upstreamUrl,
+  UPSTREAM_TIMEOUT_MS: integer(1, 3_600_000).default(30_000),
+  BALANCE_FILE: fileName('virtual_balance.json'),
+  TRADING_STATE_FILE: fileName('auto_trading_state.json'),
+}).refine(({ BALANCE_FILE: a, TRADING_STATE_FILE: b }) => a !== b && !a.startsWith(`${b}.`) && !b.startsWith(`${a}.`), {
+  path: ['TRADING_STATE_FILE'],
+  // `<name>.<digits>` and `<name>.corrupt-…` are the other file's temp and quarantine names.
+  message: 'must differ from BALANCE_FILE and not extend it (the two files must be two files)',
 });
 
 export type Config = z.output<typeof envSchema>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
+
+/** Whether HOST keeps the service on this machine (127.0.0.0/8, ::1, localhost). */
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 
 /** Parses the environment; on failure, one line naming the variable and what is wrong with it. */
 export function loadConfig(env: Record<string, string | undefined>): ConfigResult {

@@ -1,7 +1,7 @@
 // The process: reads the environment, starts the service, handles signals, and owns the exit code.
 
 import { resolve } from 'node:path';
-import { loadConfig } from './config.ts';
+import { isLoopback, loadConfig } from './config.ts';
 import type { WriteStep } from './domain/balance-service.ts';
 import { StartupRefusedError } from './domain/startup-refused.ts';
 import { createLogger } from './logger.ts';
@@ -17,6 +17,9 @@ if (!loaded.ok) {
 }
 const config = loaded.config;
 const logger = createLogger(config.LOG_LEVEL, Boolean(process.stdout.isTTY));
+if (!isLoopback(config.HOST) && !config.API_TOKEN) {
+  logger.warn({ host: config.HOST }, `listening on ${config.HOST} without API_TOKEN: anyone who reaches the port can change the balance; set API_TOKEN`);
+}
 
 /** Test hook: crash (SIGKILL) right after the Nth time the write path reaches a step. */
 function crashHook(): ((step: WriteStep) => void) | undefined {

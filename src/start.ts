@@ -8,8 +8,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { BalanceService, type WriteStep } from './domain/balance-service.ts';
 import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
-import { AUTO_TRADING_FILE, VIRTUAL_BALANCE_FILE } from './domain/reconcile.ts';
-import { BalanceFile, autoTradingShape, virtualBalanceShape } from './store/balance-file.ts';
+import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balance-file.ts';
 import { lockDataDir, removeOrphanedTempFiles } from './store/data-dir-lock.ts';
 import { fsyncDirectory } from './store/durable-write.ts';
 import { Journal } from './store/journal.ts';
@@ -31,8 +30,9 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     for (const close of closers.reverse()) await close();
   };
 
+  const names = [config.BALANCE_FILE, config.TRADING_STATE_FILE];
   try {
-    const orphans = await removeOrphanedTempFiles(dir, [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE]);
+    const orphans = await removeOrphanedTempFiles(dir, names);
     if (orphans.length > 0) logger.info({ files: orphans }, 'removed temp files left by an interrupted write');
 
     const { journal, trimmed } = await Journal.open(dir, {
@@ -44,7 +44,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     if (trimmed) logger.warn({ file: 'balance_journal.jsonl' }, 'trimmed a torn last line from the journal');
 
     const balance = new BalanceService({
-      stores: [new BalanceFile(join(dir, VIRTUAL_BALANCE_FILE), virtualBalanceShape), new BalanceFile(join(dir, AUTO_TRADING_FILE), autoTradingShape)],
+      stores: [new BalanceFile(join(dir, config.BALANCE_FILE), balanceFileShape), new BalanceFile(join(dir, config.TRADING_STATE_FILE), tradingStateShape)],
       journal,
       syncFolder: () => fsyncDirectory(dir),
       initialBalance: config.INITIAL_BALANCE,
@@ -54,7 +54,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     await balance.open();
     closers.push(() => balance.close());
 
-    const watcher = watchFiles(dir, [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE], balance, (error) =>
+    const watcher = watchFiles(dir, names, balance, (error) =>
       logger.error({ err: error }, 'following outside edits failed; will retry'),
     );
     closers.push(() => watcher.close());

@@ -8,11 +8,10 @@ import { HttpError, IdempotencyConflictError, StorageUnavailableError } from './
 import { IDEMPOTENCY_WINDOW_MS, IdempotencyMemory } from './idempotency.ts';
 import { observeOutsideEdits } from './outside-edits.ts';
 import { FileChangedError, type BalanceStore, type JournalEntry, type JournalPort, type Log } from './ports.ts';
-import type { FileName } from './reconcile.ts';
 import { settleFromDisk } from './settle-from-disk.ts';
 
-/** A point in the write path where a test may crash the process or inject a fault. */
-export type WriteStep = 'journal' | FileName;
+/** A point in the write path where a test may crash the process: the journal, or a file's name. */
+export type WriteStep = string;
 
 export interface BalanceServiceOptions {
   /** In write order: the balance file first, then the trading state. */
@@ -107,7 +106,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   /** The trading state as served: every field of the file, with the one balance. */
   tradingState(): Record<string, unknown> {
     const { balance } = this.snapshot();
-    const state = this.options.stores.find((s) => s.name === 'auto_trading_state.json');
+    const state = this.options.stores.find((s) => s.role === 'trading');
     return { ...state?.fields(), balance };
   }
 

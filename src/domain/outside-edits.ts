@@ -55,5 +55,5 @@ export async function observeOutsideEdits(
       log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
     }
   }
-  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.name === 'auto_trading_state.json') };
+  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.role === 'trading') };
 }

@@ -1,7 +1,7 @@
 // The interfaces the balance service needs from storage; adapters in src/store implement them.
 
 import type { Amount } from './amount.ts';
-import type { FileName, FileState } from './reconcile.ts';
+import type { FileState } from './reconcile.ts';
 
 /** Where the domain reports what it did; pino's logger is one. */
 export interface Log {
@@ -10,6 +10,9 @@ export interface Log {
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
 }
+
+/** Which of the two files a store is: the sidebar's balance file or the panel's trading state. */
+export type FileRole = 'balance' | 'trading';
 
 /** What the service writes into a file: the balance and the keys it owns beside it. */
 export interface BalanceRecord {
@@ -27,14 +30,16 @@ export interface Observation {
 
 /** A store refuses to write over a version of its file that it has not read: another process just wrote it. */
 export class FileChangedError extends Error {
-  constructor(readonly file: FileName) {
+  constructor(readonly file: string) {
     super(`${file} changed on disk since it was last read`);
     this.name = 'FileChangedError';
   }
 }
 
 export interface BalanceStore {
-  readonly name: FileName;
+  /** The file's name inside the data folder (configurable). */
+  readonly name: string;
+  readonly role: FileRole;
   /** Reads the file as it is now; a file that does not parse is re-read once it stops changing. */
   read(): Promise<Observation>;
   /** Cheap check (stat) whether the file differs from the version last read or written. */

@@ -2,10 +2,6 @@
 
 import { formatAmount, type Amount } from './amount.ts';
 
-export const VIRTUAL_BALANCE_FILE = 'virtual_balance.json';
-export const AUTO_TRADING_FILE = 'auto_trading_state.json';
-export type FileName = typeof VIRTUAL_BALANCE_FILE | typeof AUTO_TRADING_FILE;
-export type SourceName = FileName | 'journal';
 
 /** What one file held when it was read. `revision` is the one the service recorded in it, if any. */
 export type FileState =
@@ -21,18 +17,26 @@ export interface JournalHead {
   revision: number;
 }
 
+/** One file's name and what it held. */
+export interface NamedState {
+  name: string;
+  state: FileState;
+}
+
 export interface ReconcileInput {
-  files: Record<FileName, FileState>;
+  /** In order of precedence when times and revisions tie: the balance file first. */
+  files: readonly NamedState[];
   journal: JournalHead | null;
   initialBalance: Amount;
 }
 
 export type Decision =
-  | { action: 'refuse'; corrupt: FileName[] }
+  | { action: 'refuse'; corrupt: string[] }
   | {
       action: 'start';
       balance: Amount;
-      winner: SourceName | 'initial';
+      /** A file name, `journal` or `initial`. */
+      winner: string;
       reason: string;
       /** The revision to serve; one above every recorded revision when the balance is new. */
       revision: number;
@@ -43,7 +47,7 @@ export type Decision =
     };
 
 interface Candidate {
-  source: SourceName;
+  source: string;
   balance: Amount;
   timeMs: number;
   revision: number;
@@ -52,23 +56,22 @@ interface Candidate {
 
 export function reconcile({ files, journal, initialBalance }: ReconcileInput): Decision {
   const candidates: Candidate[] = [];
-  for (const [rank, name] of [VIRTUAL_BALANCE_FILE, AUTO_TRADING_FILE].entries()) {
-    const state = files[name as FileName];
+  for (const [rank, { name, state }] of files.entries()) {
     if (state.status === 'valid') {
       // Whole milliseconds, like the journal's times: within one, the revision decides.
-      candidates.push({ source: name as FileName, balance: state.balance, timeMs: Math.floor(state.mtimeMs), revision: state.revision ?? -1, rank });
+      candidates.push({ source: name, balance: state.balance, timeMs: Math.floor(state.mtimeMs), revision: state.revision ?? -1, rank });
     }
   }
   if (journal) {
-    candidates.push({ source: 'journal', balance: journal.balance, timeMs: journal.atMs, revision: journal.revision, rank: 2 });
+    candidates.push({ source: 'journal', balance: journal.balance, timeMs: journal.atMs, revision: journal.revision, rank: files.length });
   }
 
-  const recorded = Object.values(files).map((s) => ('revision' in s ? (s.revision ?? 0) : 0));
+  const recorded = files.map(({ state }) => ('revision' in state ? (state.revision ?? 0) : 0));
   const baseRevision = Math.max(0, journal?.revision ?? 0, ...recorded);
   const fresh = (balance: Amount) => journal === null || journal.balance !== balance;
 
   if (candidates.length === 0) {
-    const corrupt = (Object.keys(files) as FileName[]).filter((name) => files[name].status === 'corrupt');
+    const corrupt = files.filter(({ state }) => state.status === 'corrupt').map(({ name }) => name);
     if (corrupt.length > 0) return { action: 'refuse', corrupt };
     return {
       action: 'start',

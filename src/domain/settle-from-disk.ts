@@ -3,8 +3,8 @@
 
 import { formatAmount, type Amount } from './amount.ts';
 import { toRecord, type Snapshot } from './change.ts';
-import type { BalanceStore, JournalEntry, JournalPort, Log, Observation } from './ports.ts';
-import { reconcile, type FileName, type FileState } from './reconcile.ts';
+import type { BalanceStore, JournalEntry, JournalPort, Log } from './ports.ts';
+import { reconcile, type FileState } from './reconcile.ts';
 import { StartupRefusedError } from './startup-refused.ts';
 
 export interface SettleDeps {
@@ -18,28 +18,26 @@ export interface SettleDeps {
 
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
 export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<Snapshot> {
-  const observations = await Promise.all(stores.map((store) => store.read()));
-  const states = Object.fromEntries(stores.map((store, i) => [store.name, (observations[i] as Observation).state])) as Record<FileName, FileState>;
+  const files = await Promise.all(stores.map(async (store) => ({ store, name: store.name, state: (await store.read()).state })));
   const head = journal.last();
   const decision = reconcile({
-    files: states,
+    files,
     journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
     initialBalance,
   });
   if (decision.action === 'refuse') {
-    throw new StartupRefusedError(decision.corrupt.map((name) => ({ name, reason: reasonOf(states[name]) })));
+    throw new StartupRefusedError(files.filter(({ name }) => decision.corrupt.includes(name)).map(({ name, state }) => ({ name, reason: reasonOf(state) })));
   }
 
-  for (const store of stores) {
-    const state = states[store.name];
+  for (const { store, state } of files) {
     if (state.status !== 'corrupt') continue;
     const aside = await store.quarantine();
     log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
   }
   if (decision.disagreed) {
-    const files = Object.fromEntries(stores.map((store) => [store.name, describe(states[store.name])]));
+    const described = Object.fromEntries(files.map(({ name, state }) => [name, describe(state)]));
     const fromJournal = head && { balance: formatAmount(head.balance), at: head.at };
-    log.warn({ ...files, journal: fromJournal, winner: decision.winner, reason: decision.reason }, 'the files disagreed at start-up');
+    log.warn({ ...described, journal: fromJournal, winner: decision.winner, reason: decision.reason }, 'the files disagreed at start-up');
   }
   if (decision.winner === 'journal' && stores.some((store) => store.lastSeen().balance !== decision.balance)) {
     log.warn({ balance: formatAmount(decision.balance), revision: decision.revision, at: head?.at }, 'restored the balance from the journal');

@@ -1,9 +1,7 @@
 // Start-up's refusal when a file is corrupt and nothing else holds the balance.
 
-import type { FileName } from './reconcile.ts';
-
 export class StartupRefusedError extends Error {
-  constructor(readonly corrupt: { name: FileName; reason: string }[]) {
+  constructor(readonly corrupt: { name: string; reason: string }[]) {
     const names = corrupt.map(({ name, reason }) => `${name} (${reason})`).join(' and ');
     super(
       `refusing to start: ${names} cannot be read and no other file or journal entry holds the balance. ` +

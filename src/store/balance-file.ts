@@ -2,10 +2,11 @@
 // and keeps every other byte of the file as it found it.
 
 import { rename } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
-import { FileChangedError, type BalanceRecord, type BalanceStore, type Observation } from '../domain/ports.ts';
-import type { FileName, FileState } from '../domain/reconcile.ts';
+import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation } from '../domain/ports.ts';
+import type { FileState } from '../domain/reconcile.ts';
 import { writeAtomic } from './durable-write.ts';
 import { JsonObjectText } from './json-object-text.ts';
 import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint } from './text-file.ts';
@@ -14,21 +15,23 @@ import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint }
 export const META_KEY = '_balance_sync';
 
 export interface FileShape {
-  name: FileName;
+  role: FileRole;
   /** The trading state must be an object; the balance file may be a bare legacy number. */
   objectRequired: boolean;
   /** Keys besides `balance` and META_KEY that the service owns, as raw JSON texts. */
   ownedKeys(record: BalanceRecord): Record<string, string>;
 }
 
-export const virtualBalanceShape: FileShape = {
-  name: 'virtual_balance.json',
+/** The sidebar's file (`virtual_balance.json` by default). */
+export const balanceFileShape: FileShape = {
+  role: 'balance',
   objectRequired: false,
   ownedKeys: (record) => ({ last_updated: JSON.stringify(record.updatedAt) }),
 };
 
-export const autoTradingShape: FileShape = {
-  name: 'auto_trading_state.json',
+/** The auto-trading panel's file (`auto_trading_state.json` by default). */
+export const tradingStateShape: FileShape = {
+  role: 'trading',
   objectRequired: true,
   ownedKeys: () => ({}),
 };
@@ -41,7 +44,8 @@ const SETTLE_MAX_MS = 2_000;
 type Parsed = { state: FileState; doc: JsonObjectText | null; fields: Record<string, unknown> | null };
 
 export class BalanceFile implements BalanceStore {
-  readonly name: FileName;
+  readonly name: string;
+  readonly role: FileRole;
   private doc: JsonObjectText | null = null;
   private docFields: Record<string, unknown> = {};
   private seen: Fingerprint | null = null;
@@ -52,7 +56,8 @@ export class BalanceFile implements BalanceStore {
     readonly path: string,
     private readonly shape: FileShape,
   ) {
-    this.name = shape.name;
+    this.name = basename(path);
+    this.role = shape.role;
   }
 
   async read(): Promise<Observation> {

@@ -10,7 +10,14 @@ const noBalance: FileState = { status: 'no-balance', revision: null };
 const initialBalance = amount(10_000);
 
 const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null) =>
-  reconcile({ files: { 'virtual_balance.json': vb, 'auto_trading_state.json': ats }, journal, initialBalance });
+  reconcile({
+    files: [
+      { name: 'virtual_balance.json', state: vb },
+      { name: 'auto_trading_state.json', state: ats },
+    ],
+    journal,
+    initialBalance,
+  });
 
 describe('start-up reconciliation', () => {
   it.each([

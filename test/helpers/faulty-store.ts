@@ -10,6 +10,9 @@ export class FaultyStore implements BalanceStore {
   get name() {
     return this.real.name;
   }
+  get role() {
+    return this.real.role;
+  }
 
   /** After `skip` more successful writes, the next `count` writes fail with `code`. */
   failWrites(code: string, { skip = 0, count = 1 } = {}): void {

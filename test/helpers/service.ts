@@ -7,7 +7,7 @@ import { asAmount } from '../../src/domain/amount.ts';
 import { BalanceService, type BalanceServiceOptions } from '../../src/domain/balance-service.ts';
 import { IDEMPOTENCY_WINDOW_MS } from '../../src/domain/idempotency.ts';
 import type { BalanceStore } from '../../src/domain/ports.ts';
-import { BalanceFile, autoTradingShape, virtualBalanceShape } from '../../src/store/balance-file.ts';
+import { BalanceFile, tradingStateShape, balanceFileShape } from '../../src/store/balance-file.ts';
 import { fsyncDirectory } from '../../src/store/durable-write.ts';
 import { Journal } from '../../src/store/journal.ts';
 
@@ -34,7 +34,7 @@ export interface TestServiceOptions {
 
 export async function openService(dir: string, options: TestServiceOptions = {}): Promise<TestService> {
   const { journal } = await Journal.open(dir, { maxBytes: options.journalMaxBytes ?? 1 << 30, keepSegments: 3, retainMs: IDEMPOTENCY_WINDOW_MS });
-  const real: BalanceStore[] = [new BalanceFile(join(dir, VB), virtualBalanceShape), new BalanceFile(join(dir, ATS), autoTradingShape)];
+  const real: BalanceStore[] = [new BalanceFile(join(dir, VB), balanceFileShape), new BalanceFile(join(dir, ATS), tradingStateShape)];
   const stores = options.wrapStores?.(real) ?? real;
   const logger = pino({ level: 'silent' });
   const balance = new BalanceService({

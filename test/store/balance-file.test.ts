@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
 import { FileChangedError } from '../../src/domain/ports.ts';
-import { BalanceFile, autoTradingShape, virtualBalanceShape } from '../../src/store/balance-file.ts';
+import { BalanceFile, tradingStateShape, balanceFileShape } from '../../src/store/balance-file.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 const units = (n: number) => asAmount(BigInt(Math.round(n * 1e8)));
 const record = { balance: units(15000), revision: 3, updatedAt: '2026-11-23T10:00:00.000Z' };
 
-async function fileWith(shape: typeof virtualBalanceShape, text: string | null) {
-  const path = join(await tempDir(), shape.name);
+async function fileWith(shape: typeof balanceFileShape, text: string | null) {
+  const path = join(await tempDir(), shape === balanceFileShape ? 'virtual_balance.json' : 'auto_trading_state.json');
   if (text !== null) await writeFile(path, text);
   return { path, store: new BalanceFile(path, shape) };
 }
@@ -23,7 +23,7 @@ describe('reading the legacy files', () => {
     ['a bare number', '12346', 12346],
     ['a float artefact of the legacy writer', '{"balance": 9989.760000000001}', 9989.76],
   ])('reads %s from virtual_balance.json', async (_what, text, balance) => {
-    const { store } = await fileWith(virtualBalanceShape, text);
+    const { store } = await fileWith(balanceFileShape, text);
     expect((await store.read()).state).toMatchObject({ status: 'valid', balance: units(balance) });
   });
 
@@ -33,7 +33,7 @@ describe('reading the legacy files', () => {
     ['no balance', '{"enabled": true}'],
     ['a JSON array (balance file only)', '[1, 2]'],
   ])('treats %s as holding no balance, not as corrupt', async (_what, text) => {
-    const shape = text.startsWith('[') ? virtualBalanceShape : autoTradingShape;
+    const shape = text.startsWith('[') ? balanceFileShape : tradingStateShape;
     const { store } = await fileWith(shape, text);
     expect((await store.read()).state.status).toBe('no-balance');
   });
@@ -45,19 +45,19 @@ describe('reading the legacy files', () => {
     ['a JSON array', '[1, 2]'],
     ['a bare number', '15000'],
   ])('calls a trading state holding %s corrupt', async (_what, text) => {
-    const { store } = await fileWith(autoTradingShape, text);
+    const { store } = await fileWith(tradingStateShape, text);
     expect((await store.read()).state.status).toBe('corrupt');
   });
 
   it('reports a missing file as missing', async () => {
-    const { store } = await fileWith(autoTradingShape, null);
+    const { store } = await fileWith(tradingStateShape, null);
     expect((await store.read()).state.status).toBe('missing');
   });
 });
 
 describe('writing', () => {
   it('keeps the fields of a file that held no balance, and adds it', async () => {
-    const { path, store } = await fileWith(autoTradingShape, '{"balance": true, "keep": [1.0]}');
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": true, "keep": [1.0]}');
     await store.read();
     await store.write(record);
     const text = await readFile(path, 'utf8');
@@ -66,21 +66,21 @@ describe('writing', () => {
   });
 
   it('turns a bare-number balance file into the legacy object shape', async () => {
-    const { path, store } = await fileWith(virtualBalanceShape, '12346');
+    const { path, store } = await fileWith(balanceFileShape, '12346');
     await store.read();
     await store.write(record);
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ balance: 15000, last_updated: record.updatedAt, _balance_sync: { revision: 3, updated_at: record.updatedAt } });
   });
 
   it('recognises its own write, byte for byte, when it reads it back', async () => {
-    const { store } = await fileWith(autoTradingShape, '{"balance": 1}');
+    const { store } = await fileWith(tradingStateShape, '{"balance": 1}');
     await store.read();
     await store.write(record);
     expect(await store.read()).toMatchObject({ isOwnWrite: true, state: { status: 'valid', revision: 3 } });
   });
 
   it('refuses to overwrite a version of the file it has not read', async () => {
-    const { path, store } = await fileWith(autoTradingShape, '{"balance": 1}');
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1}');
     await store.read();
     await writeFile(path, '{"balance": 2, "written": "by someone else"}');
     await expect(store.write(record)).rejects.toThrow(FileChangedError);
