@@ -1,5 +1,7 @@
 // Builds the Express app from its collaborators; it never listens (see server.ts).
 
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -7,24 +9,30 @@ import type { BalanceService } from './domain/balance-service.ts';
 import type { JournalEntry } from './domain/ports.ts';
 import { cors } from './http/access.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
-import { errorHandler, NotFoundError, notFound } from './http/errors.ts';
+import { errorHandler, notFound } from './http/errors.ts';
 import { EventStream } from './http/events.ts';
-import { openApiRoute } from './http/openapi.ts';
+import { createForwarder } from './http/forward.ts';
+import { openApiRoutes } from './http/openapi.ts';
 import { operatorPage } from './http/operator-page.ts';
+import { ownRoutes } from './http/own-routes.ts';
 import { Representations } from './http/representations.ts';
 import { requestLog } from './http/request-log.ts';
+import { answerOverHttp } from './http/upgrade.ts';
+import { UpstreamProbe } from './http/upstream-probe.ts';
 
 export interface AppDeps {
   balance: BalanceService;
   history: { recent(limit: number): Promise<JournalEntry[]> };
   logger: Logger;
-  config: Pick<Config, 'API_TOKEN' | 'CORS_ORIGINS'>;
+  config: Pick<Config, 'API_TOKEN' | 'CORS_ORIGINS'> & Partial<Pick<Config, 'UPSTREAM_URL' | 'UPSTREAM_TIMEOUT_MS'>>;
   heartbeatMs?: number;
 }
 
 export interface App {
   app: Express;
-  /** Ends the event streams; the HTTP server is the caller's to close. */
+  /** For the HTTP server's `upgrade` event: WebSockets go to the legacy backend, anything else is answered as HTTP. */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Ends the event streams and drops pooled upstream connections; the HTTP server is the caller's to close. */
   close(): void;
 }
 
@@ -34,26 +42,45 @@ export function createApp({ balance, history, logger, config, heartbeatMs }: App
   const publish = () => events.size > 0 && events.publish(representations.balance().body, balance.snapshot().revision);
   balance.on('change', publish);
 
+  const upstreamUrl = config.UPSTREAM_URL;
+  const forwarder =
+    upstreamUrl &&
+    createForwarder({ target: upstreamUrl, timeoutMs: config.UPSTREAM_TIMEOUT_MS ?? 30_000, afterChange: () => balance.sync(), log: logger });
+  const upstream = upstreamUrl ? new UpstreamProbe(upstreamUrl) : undefined;
+
+  // Own routes answer whatever the upstream defines at the same paths, and whatever the method.
+  const own = ownRoutes(
+    { ...balanceRoutes({ balance, history, representations, events, apiToken: config.API_TOKEN, upstream }), ...openApiRoutes() },
+    cors(config.CORS_ORIGINS),
+    { '/balance-sync': operatorPage() },
+  );
+  own.router.use(notFound);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLog(logger));
-  app.use(cors(config.CORS_ORIGINS));
-  // CORS preflights are answered above; any other OPTIONS would get the router's plain-text method list.
-  app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new NotFoundError(req.method, req.path) : undefined));
-  // Legacy clients post JSON without a JSON Content-Type (curl -d): parse every body as JSON.
-  app.use(express.json({ type: () => true, limit: '16kb', strict: false }));
-  app.use(balanceRoutes({ balance, history, representations, events, apiToken: config.API_TOKEN }));
-  app.use(openApiRoute());
-  app.use(operatorPage());
-  app.use(notFound);
+  app.use((req, res, next) => {
+    const url = own.claim(req.url);
+    if (url === null) return next();
+    req.url = url;
+    own.router(req, res, next);
+  });
+  // Everything else is the legacy backend's: forwarded untouched (body unparsed, no CORS or token of ours).
+  app.use(forwarder ? forwarder.middleware : notFound);
   app.use(errorHandler);
 
   return {
     app,
+    upgrade(req, socket, head) {
+      const websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
+      if (forwarder && websocket && own.claim(req.url ?? '/') === null) forwarder.upgrade(req, socket, head);
+      else answerOverHttp(app, req, socket);
+    },
     close() {
       balance.off('change', publish);
       events.close();
+      if (forwarder) forwarder.close();
     },
   };
 }

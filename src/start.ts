@@ -59,8 +59,10 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     );
     closers.push(() => watcher.close());
 
-    const { app, close: closeApp } = createApp({ balance, history: journal, logger, config });
+    const { app, upgrade, close: closeApp } = createApp({ balance, history: journal, logger, config });
     const server = createServer(app);
+    // Only when forwarding: with an `upgrade` listener, Node hands every Upgrade request to it.
+    if (config.UPSTREAM_URL) server.on('upgrade', upgrade);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.PORT, config.HOST, () => {

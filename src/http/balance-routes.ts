@@ -1,7 +1,7 @@
 // The balance routes: the legacy paths and envelope, plus conditional requests, idempotency and history.
 
 import { createHash } from 'node:crypto';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 import type { BalanceService } from '../domain/balance-service.ts';
 import type { ChangeOp, ChangeRequest } from '../domain/change.ts';
@@ -11,6 +11,7 @@ import { canonicalJson } from './canonical-json.ts';
 import { fromZod } from './errors.ts';
 import type { EventStream } from './events.ts';
 import { toJson } from './json.ts';
+import type { RouteTable } from './own-routes.ts';
 import { balanceBody, etagOf, revisionFromEtag, type Representation, type Representations } from './representations.ts';
 import { balanceChangeSchema, historyQuerySchema, idempotencyKeySchema, resetSchema } from './schemas.ts';
 
@@ -20,6 +21,8 @@ export interface BalanceRoutesDeps {
   representations: Representations;
   events: EventStream;
   apiToken: string | undefined;
+  /** Present when forwarding: /health says whether the legacy backend is reachable. */
+  upstream?: { status(): Promise<object> };
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -42,8 +45,7 @@ function sendRepresentation(req: Request, res: Response, { bytes, etag }: Repres
   res.end(bytes);
 }
 
-export function balanceRoutes({ balance, history, representations, events, apiToken }: BalanceRoutesDeps): Router {
-  const router = Router();
+export function balanceRoutes({ balance, history, representations, events, apiToken, upstream }: BalanceRoutesDeps): RouteTable {
   const auth = requireBearer(apiToken);
 
   const change = (route: string, body: (req: Request) => { op: ChangeOp; reason?: string }): RequestHandler => async (req, res) => {
@@ -62,31 +64,38 @@ export function balanceRoutes({ balance, history, representations, events, apiTo
     res.set('ETag', etagOf(snapshot)).type('application/json').send(balanceBody(snapshot));
   };
 
-  router.get('/virtual_balance', (req, res) => sendRepresentation(req, res, representations.balance()));
-  router.post(
-    '/virtual_balance',
-    auth,
-    change('/virtual_balance', (req) => parse(balanceChangeSchema, req.body, 'request body')),
-  );
-  router.post(
-    '/virtual_balance/reset',
-    auth,
-    change('/virtual_balance/reset', (req) => ({ op: { kind: 'reset' }, ...parse(resetSchema, req.body ?? {}, 'request body') })),
-  );
-  router.get('/virtual_balance/history', async (req, res) => {
-    const { limit = 50 } = parse(historyQuerySchema, req.query, 'query');
-    // request_hash stays in the journal: it only lets a reused Idempotency-Key be told apart.
-    const entries = (await history.recent(limit)).map(({ request_hash: _internal, ...entry }) => toJson(entry));
-    res.type('application/json').send(`{"status":"success","entries":[${entries.join(',')}]}`);
-  });
-  router.get('/virtual_balance/events', (req, res) => {
-    const { body } = representations.balance();
-    events.attach(req, res, { body, id: balance.snapshot().revision });
-  });
-  router.get('/auto_trading/status', (req, res) => sendRepresentation(req, res, representations.trading()));
-  router.get('/health', (_req, res) => {
-    const report = balance.health();
-    res.status(report.ready ? 200 : 503).type('application/json').send(toJson({ status: report.ready ? 'ok' : 'error', ...report }));
-  });
-  return router;
+  const jsonBody = express.json({ type: () => true, limit: '16kb', strict: false });
+  const guarded = (handler: RequestHandler) => [auth, jsonBody, handler];
+
+  return {
+    '/virtual_balance': {
+      get: (req, res) => sendRepresentation(req, res, representations.balance()),
+      post: guarded(change('/virtual_balance', (req) => parse(balanceChangeSchema, req.body, 'request body'))),
+    },
+    '/virtual_balance/reset': {
+      post: guarded(change('/virtual_balance/reset', (req) => ({ op: { kind: 'reset' }, ...parse(resetSchema, req.body ?? {}, 'request body') }))),
+    },
+    '/virtual_balance/history': {
+      get: async (req, res) => {
+        const { limit = 50 } = parse(historyQuerySchema, req.query, 'query');
+        // request_hash stays in the journal: it only lets a reused Idempotency-Key be told apart.
+        const entries = (await history.recent(limit)).map(({ request_hash: _internal, ...entry }) => toJson(entry));
+        res.type('application/json').send(`{"status":"success","entries":[${entries.join(',')}]}`);
+      },
+    },
+    '/virtual_balance/events': {
+      get: (req, res) => {
+        const { body } = representations.balance();
+        events.attach(req, res, { body, id: balance.snapshot().revision });
+      },
+    },
+    '/auto_trading/status': { get: (req, res) => sendRepresentation(req, res, representations.trading()) },
+    '/balance': { get: (req, res) => sendRepresentation(req, res, representations.dashboardBalance()) },
+    '/health': {
+      get: async (_req, res) => {
+        const report = { ...balance.health(), ...(upstream && { upstream: await upstream.status() }) };
+        res.status(report.ready ? 200 : 503).type('application/json').send(toJson({ status: report.ready ? 'ok' : 'error', ...report }));
+      },
+    },
+  };
 }

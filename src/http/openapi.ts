@@ -1,7 +1,7 @@
 // GET /openapi.json: an OpenAPI 3.1 document generated from the zod schemas that validate requests.
 
-import { Router } from 'express';
 import { z } from 'zod';
+import type { RouteTable } from './own-routes.ts';
 import { balanceChangeExamples, balanceChangeSchema, historyQuerySchema, resetExamples, resetSchema } from './schemas.ts';
 
 const schema = (zod: z.ZodType, examples?: unknown[]) => {
@@ -117,9 +117,7 @@ function document() {
   };
 }
 
-export function openApiRoute(): Router {
+export function openApiRoutes(): RouteTable {
   const body = JSON.stringify(document());
-  return Router().get('/openapi.json', (_req, res) => {
-    res.type('application/json').send(body);
-  });
+  return { '/openapi.json': { get: (_req, res) => void res.type('application/json').send(body) } };
 }

@@ -28,8 +28,13 @@ export function revisionFromEtag(header: string, current: Snapshot): number {
 export const balanceBody = (snapshot: Snapshot): string =>
   toJson({ status: 'success', balance: snapshot.balance, currency: CURRENCY, last_updated: snapshot.updatedAt, revision: snapshot.revision });
 
+/** The legacy dashboard's `GET /balance`: nothing is ever locked in paper trading, so all of it is available. */
+const dashboardBody = (snapshot: Snapshot): string =>
+  toJson({ status: 'success', balance: snapshot.balance, currency: CURRENCY, available: snapshot.balance, locked: 0, revision: snapshot.revision });
+
 export class Representations {
   private balanceCache: { snapshot: Snapshot; value: Representation } | null = null;
+  private dashboardCache: { snapshot: Snapshot; value: Representation } | null = null;
   private tradingCache: { version: number; value: Representation } | null = null;
   /** Versions restart with the process: the ETag must not match one from before a restart. */
   private readonly boot = randomBytes(6).toString('base64url');
@@ -42,6 +47,14 @@ export class Representations {
       this.balanceCache = { snapshot, value: represent(balanceBody(snapshot), etagOf(snapshot)) };
     }
     return this.balanceCache.value;
+  }
+
+  dashboardBalance(): Representation {
+    const snapshot = this.service.snapshot();
+    if (this.dashboardCache?.snapshot !== snapshot) {
+      this.dashboardCache = { snapshot, value: represent(dashboardBody(snapshot), etagOf(snapshot)) };
+    }
+    return this.dashboardCache.value;
   }
 
   trading(): Representation {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Level, Logger } from 'pino';
+import { UpstreamError } from './forward.ts';
 
 const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
 
@@ -13,8 +14,10 @@ export const logError = (res: Response, error: unknown) => {
   res.locals.error = error;
 };
 
-function levelOf(method: string, status: number, failed: boolean): Level {
-  if (failed || status >= 500) return 'error';
+function levelOf(method: string, status: number, error: unknown): Level {
+  // The legacy backend being down is worth a look, not an alarm about balance-sync itself.
+  if (error instanceof UpstreamError) return 'warn';
+  if (error !== undefined || status >= 500) return 'error';
   if (status >= 400) return 'warn';
   // A sidebar polls every 2 s: successful reads are noise at info.
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
@@ -26,14 +29,16 @@ export function requestLog(logger: Logger): RequestHandler {
     const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', id);
     const started = performance.now();
-    res.once('finish', () => {
+    // `close`, not `finish`: a client that goes away mid-answer (a long forwarded download) is logged too.
+    res.once('close', () => {
       const error = res.locals.error as Error | undefined;
-      const level = levelOf(req.method, res.statusCode, error !== undefined);
+      const level = levelOf(req.method, res.statusCode, error);
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
           req: { id, method: req.method, url: req.originalUrl },
           res: { statusCode: res.statusCode },
+          ...(!res.writableFinished && { aborted: true }),
           responseTime: Math.round(performance.now() - started),
           ...(error && { err: error }),
         },

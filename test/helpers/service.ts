@@ -19,6 +19,7 @@ export interface TestService {
   journal: Journal;
   stores: BalanceStore[];
   app: ReturnType<typeof createApp>['app'];
+  upgrade: ReturnType<typeof createApp>['upgrade'];
   close(): Promise<void>;
 }
 
@@ -27,6 +28,9 @@ export interface TestServiceOptions {
   corsOrigins?: string[];
   initialBalance?: number;
   journalMaxBytes?: number;
+  /** The legacy backend to forward unowned routes to. */
+  upstreamUrl?: string;
+  upstreamTimeoutMs?: number;
   /** Wraps the real stores, for faults the disk cannot produce on demand. */
   wrapStores?: (stores: BalanceStore[]) => BalanceStore[];
   service?: Partial<BalanceServiceOptions>;
@@ -52,12 +56,23 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     await journal.close();
     throw error;
   }
-  const { app, close } = createApp({ balance, history: journal, logger, config: { API_TOKEN: options.apiToken, CORS_ORIGINS: options.corsOrigins } });
+  const { app, upgrade, close } = createApp({
+    balance,
+    history: journal,
+    logger,
+    config: {
+      API_TOKEN: options.apiToken,
+      CORS_ORIGINS: options.corsOrigins,
+      UPSTREAM_URL: options.upstreamUrl,
+      UPSTREAM_TIMEOUT_MS: options.upstreamTimeoutMs ?? 30_000,
+    },
+  });
   return {
     balance,
     journal,
     stores,
     app,
+    upgrade,
     async close() {
       close();
       await balance.close();

@@ -147,17 +147,36 @@ describe('GET /health', () => {
   });
 });
 
-describe('anything else', () => {
-  it.each([
-    ['get', '/nope'],
-    ['put', '/virtual_balance'],
-    ['delete', '/auto_trading/status'],
-    ['options', '/virtual_balance'],
-  ] as const)('%s %s is a 404 in the envelope, not an HTML page', async (method, path) => {
+describe('GET /balance', () => {
+  it('serves the legacy dashboard\'s shape from the one balance, with an ETag', async () => {
     const { app } = await open();
-    const res = await request(app)[method](path).expect(404);
+    await request(app).post('/virtual_balance').send({ balance: '15000.25' }).expect(200);
+    const res = await request(app).get('/balance').expect(200);
+    expect(res.body).toEqual({ status: 'success', balance: 15000.25, currency: 'USDT', available: 15000.25, locked: 0, revision: 2 });
+    await request(app).get('/balance').set('If-None-Match', res.headers.etag as string).expect(304);
+  });
+});
+
+describe('anything else', () => {
+  it('an unknown route is a 404 in the envelope, not an HTML page', async () => {
+    const { app } = await open();
+    const res = await request(app).get('/nope').expect(404);
     expect(res.headers['content-type']).toMatch(/application\/json/);
     expect(res.body.status).toBe('error');
+  });
+
+  it.each([
+    ['put', '/virtual_balance', 'GET, HEAD, POST'],
+    ['delete', '/auto_trading/status', 'GET, HEAD'],
+    ['options', '/virtual_balance', 'GET, HEAD, POST'],
+    ['get', '/virtual_balance/reset', 'POST'],
+    ['post', '/balance', 'GET, HEAD'],
+  ] as const)('%s %s is a 405 in the envelope with Allow: %s', async (method, path, allow) => {
+    const { app } = await open();
+    const res = await request(app)[method](path).expect(405);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.headers.allow).toBe(allow);
+    expect(res.body).toMatchObject({ status: 'error', message: expect.stringContaining(allow) });
   });
 
   it('logs one line per request with its id: polls at debug, changes at info, client errors at warn', async () => {

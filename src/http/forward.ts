@@ -1,0 +1,153 @@
+// Forwards every request the service does not own to the legacy backend (http-proxy-middleware),
+// streaming both ways, and adopts what a forwarded change wrote to the files before answering.
+
+import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { HttpError } from '../domain/errors.ts';
+import type { Log } from '../domain/ports.ts';
+
+/** 502 or 504: the legacy backend did not answer; logged at `warn` with the request id and the reason. */
+export class UpstreamError extends HttpError {
+  constructor(status: 502 | 504, reason: string) {
+    super(status, `${status === 504 ? 'the legacy backend did not answer in time' : 'the legacy backend could not be reached'} (${reason})`);
+  }
+}
+
+export interface ForwardOptions {
+  /** The legacy backend's base URL. */
+  target: string;
+  /** No response headers by then: 504. An answer that has started is never cut. */
+  timeoutMs: number;
+  /** Adopts what the upstream wrote to the files; awaited before a change's answer is relayed. */
+  afterChange: () => Promise<void>;
+  /** Each upstream answer: its status and how long the upstream took to start it. */
+  observe?: (status: number, seconds: number) => void;
+  log: Log;
+}
+
+export interface Forwarder {
+  middleware: RequestHandler;
+  /** For the HTTP server's `upgrade` event: WebSockets to the legacy backend. */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Drops pooled upstream connections. */
+  close(): void;
+}
+
+interface InFlight {
+  started: number;
+  timer: NodeJS.Timeout;
+  proxyReq?: ClientRequest;
+  next: NextFunction;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+// RFC 9110 §7.6.1. Transfer-Encoding stays on requests: Node frames the body it streams by it.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+
+function hopByHop(headers: IncomingHttpHeaders): Set<string> {
+  const named = String(headers.connection ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  return new Set([...HOP_BY_HOP, ...named]);
+}
+
+const inFlight = (res: ServerResponse) => (res as Response).locals?.forward as InFlight | undefined;
+
+export function createForwarder({ target, timeoutMs, afterChange, observe, log }: ForwardOptions): Forwarder {
+  // Pooled connections: a new upstream connection per request costs more than the forwarding itself.
+  const agent = new (target.startsWith('https:') ? HttpsAgent : HttpAgent)({ keepAlive: true, scheduling: 'lifo' });
+
+  const proxy = createProxyMiddleware<Request, Response>({
+    target,
+    agent,
+    xfwd: true,
+    selfHandleResponse: true,
+    on: {
+      proxyReq: (proxyReq, _req, res) => {
+        const forward = inFlight(res);
+        if (forward) forward.proxyReq = proxyReq;
+      },
+      proxyRes: (proxyRes, req, res) => {
+        const forward = inFlight(res);
+        if (!forward || res.writableEnded || res.destroyed) return void proxyRes.destroy();
+        clearTimeout(forward.timer);
+        observe?.(proxyRes.statusCode ?? 0, (performance.now() - forward.started) / 1000);
+        const relay = () => {
+          relayHead(proxyRes, res);
+          pipeline(proxyRes, res, () => {}); // a client that goes away destroys the upstream answer too
+        };
+        if (SAFE_METHODS.has(req.method)) relay();
+        else afterChange().then(relay, relay);
+      },
+      error: (error, req, target) => {
+        if (!('setHeader' in target)) {
+          log.warn({ url: req.url, reason: (error as NodeJS.ErrnoException).code ?? error.message }, 'a WebSocket to the legacy backend failed');
+          return void failUpgrade(target);
+        }
+        const res = target as Response;
+        const forward = inFlight(res);
+        if (res.writableEnded) return;
+        // An answer already under way cannot become an error envelope: cut it, so the client sees it is incomplete.
+        if (res.headersSent || !forward) return void res.destroy();
+        clearTimeout(forward.timer);
+        forward.next(new UpstreamError(502, (error as NodeJS.ErrnoException).code ?? error.message));
+      },
+    },
+  });
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const drop = hopByHop(req.headers);
+    for (const name of drop) delete req.headers[name];
+    req.headers['x-request-id'] = String(res.getHeader('x-request-id'));
+    const forward: InFlight = {
+      started: performance.now(),
+      next,
+      timer: setTimeout(() => {
+        forward.proxyReq?.destroy();
+        if (!res.headersSent) next(new UpstreamError(504, `no response headers within ${timeoutMs} ms`));
+      }, timeoutMs),
+    };
+    res.locals.forward = forward;
+    res.once('close', () => clearTimeout(forward.timer));
+    void proxy(req, res, next);
+  };
+
+  return {
+    middleware,
+    upgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
+    close: () => agent.destroy(),
+  };
+}
+
+/** The upstream's status line and headers, hop-by-hop ones aside; Node frames the body for our client. */
+function relayHead(proxyRes: IncomingMessage, res: ServerResponse): void {
+  const drop = hopByHop(proxyRes.headers);
+  drop.add('transfer-encoding');
+  const headers = new Map<string, { name: string; values: string[] }>();
+  const raw = proxyRes.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const key = name.toLowerCase();
+    if (drop.has(key)) continue;
+    const entry = headers.get(key) ?? { name, values: [] };
+    entry.values.push(raw[i + 1] as string);
+    headers.set(key, entry);
+  }
+  for (const { name, values } of headers.values()) res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+  res.statusCode = proxyRes.statusCode ?? 502;
+  if (proxyRes.statusMessage) res.statusMessage = proxyRes.statusMessage;
+}
+
+/** A WebSocket the upstream refused: a plain 502 if nothing was sent on the socket yet. */
+function failUpgrade(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.bytesWritten > 0) return void socket.destroy();
+  const body = JSON.stringify({ status: 'error', message: 'the legacy backend could not be reached' });
+  socket.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
