@@ -6,11 +6,14 @@ import type { BalanceRecord, JournalEntry } from './ports.ts';
 
 export type ChangeOp = { kind: 'set'; balance: Amount } | { kind: 'delta'; delta: Amount } | { kind: 'reset' };
 
+/** Revisions a precondition names: a list, or any revision at all. */
+export type RevisionSet = readonly number[] | 'any';
+
 export interface ChangeRequest {
   op: ChangeOp;
   reason?: string;
-  /** From If-Match: the change applies only if the balance is still at this revision. */
-  expectedRevision?: number;
+  /** The change applies only if the current revision is in `ifMatch` and not in `ifNoneMatch`. */
+  precondition?: { ifMatch?: RevisionSet; ifNoneMatch?: RevisionSet };
   idempotency?: { key: string; requestHash: string };
 }
 
@@ -29,7 +32,8 @@ export function applyChange(
   request: ChangeRequest,
   context: { initialBalance: Amount; at: string },
 ): { snapshot: Snapshot; entry: JournalEntry } {
-  if (request.expectedRevision !== undefined && request.expectedRevision !== current.revision) {
+  const { ifMatch, ifNoneMatch } = request.precondition ?? {};
+  if ((ifMatch && !names(ifMatch, current.revision)) || (ifNoneMatch && names(ifNoneMatch, current.revision))) {
     throw new PreconditionFailedError();
   }
   const balance = nextBalance(current.balance, request.op, context.initialBalance);
@@ -48,6 +52,8 @@ export function applyChange(
   }
   return { snapshot, entry };
 }
+
+const names = (set: RevisionSet, revision: number) => set === 'any' || set.includes(revision);
 
 /** The change an outside edit of a file makes: it is adopted as it stands. */
 export function adoptExternal(current: Snapshot, balance: Amount, file: string, at: string): { snapshot: Snapshot; entry: JournalEntry } {

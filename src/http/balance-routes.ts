@@ -12,7 +12,8 @@ import { fromZod } from './errors.ts';
 import type { EventStream } from './events.ts';
 import { toJson } from './json.ts';
 import type { RouteTable } from './own-routes.ts';
-import { balanceBody, etagOf, revisionFromEtag, type Representation, type Representations } from './representations.ts';
+import { noneMatchHits, revisionsNamed } from './conditional.ts';
+import { balanceBody, etagOf, type Representation, type Representations } from './representations.ts';
 import { balanceChangeSchema, historyQuerySchema, idempotencyKeySchema, resetSchema } from './schemas.ts';
 
 export interface BalanceRoutesDeps {
@@ -35,7 +36,7 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
 function sendRepresentation(req: Request, res: Response, { bytes, etag }: Representation): void {
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'no-cache');
-  if (req.fresh) {
+  if (noneMatchHits(req, etag)) {
     res.statusCode = 304;
     res.end();
     return;
@@ -57,7 +58,13 @@ export function balanceRoutes({ balance, history, representations, events, apiTo
       request.idempotency = { key: parse(idempotencyKeySchema, key, 'Idempotency-Key header'), requestHash };
     }
     const ifMatch = req.get('if-match');
-    if (ifMatch !== undefined) request.expectedRevision = revisionFromEtag(ifMatch, balance.snapshot());
+    const ifNoneMatch = req.get('if-none-match');
+    if (ifMatch !== undefined || ifNoneMatch !== undefined) {
+      request.precondition = {
+        ...(ifMatch !== undefined && { ifMatch: revisionsNamed(ifMatch, 'strong') }),
+        ...(ifNoneMatch !== undefined && { ifNoneMatch: revisionsNamed(ifNoneMatch, 'weak') }),
+      };
+    }
     const { snapshot, replayed } = await balance.submit(request);
     if (replayed) res.set('Idempotency-Replayed', 'true');
     // The answer describes the balance this change produced (a replay: the one it first produced).

@@ -37,7 +37,8 @@ const balanceOk = json({ $ref: '#/components/schemas/Balance' }, 'The balance');
 const header = (name: string, description: string) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } });
 
 const changeParameters = [
-  header('If-Match', 'Apply only if the balance is still at this ETag; otherwise 412.'),
+  header('If-Match', 'Apply only if the balance is still at this ETag (strong comparison); otherwise 412.'),
+  header('If-None-Match', 'Apply only if the balance is no longer at this ETag; `*` or a match is 412.'),
   header('Idempotency-Key', '1–200 visible ASCII characters; a repeat with the same body returns the first answer.'),
 ];
 const changeResponses = {
@@ -46,6 +47,7 @@ const changeResponses = {
   401: error('Missing or wrong bearer token (when API_TOKEN is set)'),
   409: error('The delta would take the balance below 0'),
   412: error('The balance moved on since the If-Match ETag'),
+  405: error('Another method than POST (see Allow)'),
   413: error('Body over 16 KiB'),
   422: error('Idempotency-Key reused with another body'),
   503: error('The change could not be saved; nothing changed'),
@@ -95,6 +97,24 @@ function document() {
         get: {
           summary: 'Server-Sent Events: a `balance` event with the GET body at once and after every change',
           responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/balance': {
+        get: {
+          summary: "The legacy dashboard's balance: the same one truth, all of it available",
+          parameters: [header('If-None-Match', 'An ETag from an earlier answer; 304 while it is current.')],
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                required: ['status', 'balance', 'currency', 'available', 'locked', 'revision'],
+                properties: { status: { const: 'success' }, balance: amount, currency: { type: 'string' }, available: amount, locked: amount, revision: { type: 'integer' } },
+              },
+              'The balance',
+            ),
+            304: { description: 'Unchanged' },
+            503: error('Not ready'),
+          },
         },
       },
       '/auto_trading/status': {

@@ -18,13 +18,6 @@ export const CURRENCY = 'USDT';
 
 export const etagOf = (snapshot: Snapshot): string => `"r${snapshot.revision}"`;
 
-/** The revision an If-Match header names, or -1 when it names none the service ever issued. */
-export function revisionFromEtag(header: string, current: Snapshot): number {
-  const tags = header.split(',').map((tag) => tag.trim());
-  if (tags.includes('*') || tags.includes(etagOf(current))) return current.revision;
-  return -1;
-}
-
 export const balanceBody = (snapshot: Snapshot): string =>
   toJson({ status: 'success', balance: snapshot.balance, currency: CURRENCY, last_updated: snapshot.updatedAt, revision: snapshot.revision });
 
