@@ -2,7 +2,8 @@
 
 import { formatAmount } from './amount.ts';
 import { adoptExternal, type Snapshot } from './change.ts';
-import type { BalanceStore, JournalEntry, Log, Observation } from './ports.ts';
+import type { BalanceStore, JournalEntry, JournalPort, Log, Observation } from './ports.ts';
+import { judgeWriteBack } from './stale-write-back.ts';
 
 export interface OutsideEdits {
   /** The balance after adopting every outside balance, oldest edit first. */
@@ -11,6 +12,8 @@ export interface OutsideEdits {
   entries: JournalEntry[];
   /** The trading state changed on disk (its other fields may have moved). */
   tradingMoved: boolean;
+  /** Files whose balance was a stale copy: their other fields were adopted, the balance was not. */
+  staleRefused: string[];
 }
 
 /**
@@ -19,7 +22,7 @@ export interface OutsideEdits {
  * follows to rewrite: their last-seen balance no longer matches.
  */
 export async function observeOutsideEdits(
-  { stores, log, now }: { stores: readonly BalanceStore[]; log: Log; now: () => number },
+  { stores, journal, log, now }: { stores: readonly BalanceStore[]; journal: Pick<JournalPort, 'balanceAt'>; log: Log; now: () => number },
   current: Snapshot,
   rereadAll: boolean,
 ): Promise<OutsideEdits> {
@@ -32,10 +35,23 @@ export async function observeOutsideEdits(
 
   let snapshot = current;
   const entries: JournalEntry[] = [];
+  const staleRefused: string[] = [];
   const valid = seen.flatMap(({ store, observation: { state } }) => (state.status === 'valid' ? [{ store, state }] : []));
   valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
   for (const { store, state } of valid) {
     if (state.balance === snapshot.balance) continue;
+    if (state.revision !== null && state.revision < snapshot.revision) {
+      const verdict = judgeWriteBack(state, snapshot, await journal.balanceAt(state.revision));
+      if (verdict.stale) {
+        // The file keeps its other fields; the save that follows writes the current balance back into it.
+        log.warn(
+          { file: store.name, fileRevision: state.revision, revision: snapshot.revision, fileBalance: formatAmount(state.balance), balance: formatAmount(snapshot.balance) },
+          'refused a stale write-back: kept the current balance and adopted the other fields',
+        );
+        staleRefused.push(store.name);
+        continue;
+      }
+    }
     const adopted = adoptExternal(snapshot, state.balance, store.name, new Date(now()).toISOString());
     log.info(
       { file: store.name, previous: formatAmount(snapshot.balance), balance: formatAmount(state.balance), revision: adopted.snapshot.revision },
@@ -55,5 +71,5 @@ export async function observeOutsideEdits(
       log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
     }
   }
-  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.role === 'trading') };
+  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.role === 'trading'), staleRefused };
 }

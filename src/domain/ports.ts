@@ -76,4 +76,6 @@ export interface JournalPort {
   append(entries: readonly JournalEntry[]): Promise<() => Promise<void>>;
   /** Bounds disk use after a successful commit. */
   compact(): Promise<void>;
+  /** The balance recorded at exactly `revision`, or null when the journal does not hold that revision. */
+  balanceAt(revision: number): Promise<Amount | null>;
 }

@@ -1,6 +1,7 @@
 // The start-up decision: which of the two files (or the journal) holds the true balance.
 
 import { formatAmount, type Amount } from './amount.ts';
+import { judgeWriteBack } from './stale-write-back.ts';
 
 
 /** What one file held when it was read. `revision` is the one the service recorded in it, if any. */
@@ -21,6 +22,8 @@ export interface JournalHead {
 export interface NamedState {
   name: string;
   state: FileState;
+  /** The journal's balance at the revision recorded in the file (null: not held); only needed below the journal's head. */
+  balanceAtRevision?: Amount | null;
 }
 
 export interface ReconcileInput {
@@ -44,6 +47,8 @@ export type Decision =
       isChange: boolean;
       /** Two valid sources held different balances. */
       disagreed: boolean;
+      /** Files holding a stale write-back (see stale-write-back.ts): not candidates, their other fields kept. */
+      stale: string[];
     };
 
 interface Candidate {
@@ -56,8 +61,12 @@ interface Candidate {
 
 export function reconcile({ files, journal, initialBalance }: ReconcileInput): Decision {
   const candidates: Candidate[] = [];
-  for (const [rank, { name, state }] of files.entries()) {
-    if (state.status === 'valid') {
+  const stale: string[] = [];
+  for (const [rank, { name, state, balanceAtRevision = null }] of files.entries()) {
+    // A legacy process wrote back, while the service was down, a copy it read before the journal's last change.
+    if (state.status === 'valid' && journal && judgeWriteBack(state, journal, balanceAtRevision).stale) {
+      stale.push(name);
+    } else if (state.status === 'valid') {
       // Whole milliseconds, like the journal's times: within one, the revision decides.
       candidates.push({ source: name, balance: state.balance, timeMs: Math.floor(state.mtimeMs), revision: state.revision ?? -1, rank });
     }
@@ -81,6 +90,7 @@ export function reconcile({ files, journal, initialBalance }: ReconcileInput): D
       revision: baseRevision + 1,
       isChange: true,
       disagreed: false,
+      stale,
     };
   }
 
@@ -98,6 +108,7 @@ export function reconcile({ files, journal, initialBalance }: ReconcileInput): D
     revision: isChange ? baseRevision + 1 : baseRevision,
     isChange,
     disagreed: runnerUp !== undefined,
+    stale,
   };
 }
 

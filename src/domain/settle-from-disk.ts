@@ -18,8 +18,15 @@ export interface SettleDeps {
 
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
 export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<Snapshot> {
-  const files = await Promise.all(stores.map(async (store) => ({ store, name: store.name, state: (await store.read()).state })));
   const head = journal.last();
+  const files = await Promise.all(
+    stores.map(async (store) => {
+      const { state } = await store.read();
+      // Only a file recording an older revision than the journal's head can be a stale write-back.
+      const older = state.status === 'valid' && state.revision !== null && head !== null && state.revision < head.revision;
+      return { store, name: store.name, state, ...(older && { balanceAtRevision: await journal.balanceAt(state.revision as number) }) };
+    }),
+  );
   const decision = reconcile({
     files,
     journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
@@ -33,6 +40,9 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     if (state.status !== 'corrupt') continue;
     const aside = await store.quarantine();
     log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
+  }
+  for (const name of decision.stale) {
+    log.warn({ file: name, revision: head?.revision, balance: head && formatAmount(head.balance) }, 'refused a stale write-back made while the service was stopped; keeping its other fields');
   }
   if (decision.disagreed) {
     const described = Object.fromEntries(files.map(({ name, state }) => [name, describe(state)]));

@@ -2,6 +2,7 @@
 
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Amount } from '../domain/amount.ts';
 import type { JournalEntry, JournalPort } from '../domain/ports.ts';
 import { fsyncDirectory } from './durable-write.ts';
 import { decodeEntry, encodeEntry } from './journal-line.ts';
@@ -113,6 +114,15 @@ export class Journal implements JournalPort {
       if (entries.length >= limit) break;
     }
     return entries;
+  }
+
+  /** Reads back from the newest entry only as far as `revision`: recent revisions cost one read. */
+  async balanceAt(revision: number): Promise<Amount | null> {
+    for await (const entry of this.newestFirst()) {
+      if (entry.revision === revision) return entry.balance;
+      if (entry.revision < revision) return null;
+    }
+    return null;
   }
 
   /** Every entry at or after `sinceMs`, newest first. */

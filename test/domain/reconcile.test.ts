@@ -9,11 +9,11 @@ const corrupt: FileState = { status: 'corrupt', reason: 'not JSON' };
 const noBalance: FileState = { status: 'no-balance', revision: null };
 const initialBalance = amount(10_000);
 
-const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null) =>
+const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null, atsBalanceAtRevision: Amount | null = null) =>
   reconcile({
     files: [
       { name: 'virtual_balance.json', state: vb },
-      { name: 'auto_trading_state.json', state: ats },
+      { name: 'auto_trading_state.json', state: ats, balanceAtRevision: atsBalanceAtRevision },
     ],
     journal,
     initialBalance,
@@ -81,4 +81,15 @@ describe('start-up reconciliation', () => {
     const decision = decide(valid(12_346, 200), valid(9_989.76, 100));
     expect(decision.action === 'start' && decision.reason).toBe('virtual_balance.json (12346) over auto_trading_state.json (9989.76): it is newer');
   });
+
+  it('refuses a stale write-back made while stopped: a newer copy of an older revision with that revision\'s balance', () => {
+    const decision = decide(valid(5_000, 1_000, 8), valid(1_000, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, amount(1_000));
+    expect(decision).toMatchObject({ balance: amount(5_000), winner: 'virtual_balance.json', revision: 8, isChange: false, stale: ['auto_trading_state.json'] });
+  });
+
+  it('adopts a newer copy of an older revision whose balance was changed: a deliberate edit', () => {
+    const decision = decide(valid(5_000, 1_000, 8), valid(1_234, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, amount(1_000));
+    expect(decision).toMatchObject({ balance: amount(1_234), winner: 'auto_trading_state.json', revision: 9, isChange: true, stale: [] });
+  });
 });
+

@@ -87,10 +87,47 @@ describe('the built server, started as users start it', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ INITIAL_BALANCE: '-5' }, 'INITIAL_BALANCE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ BALANCE_FILE: '../virtual_balance.json' }, 'BALANCE_FILE'],
+    [{ TRADING_STATE_FILE: 'virtual_balance.json' }, 'TRADING_STATE_FILE'],
+    [{ UPSTREAM_URL: 'not a url' }, 'UPSTREAM_URL'],
   ])('exits 1 with one line naming the bad variable: %j', async (env, name) => {
     const result = await startExpectingFailure({ DATA_DIR: await tempDir(), ...env });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(name);
   });
+
+  it('refuses at start-up a stale write-back made while it was stopped: the acknowledged balance stays, the toggle is kept', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, ATS), { enabled: false, balance: 1000 });
+    let server = await startServer({ DATA_DIR: dir });
+    const cached = await readJson(join(dir, ATS));
+    expect((await post(`${server.url}/virtual_balance`, { balance: 5000 })).status).toBe(200);
+    await server.kill('SIGTERM');
+    await writeJson(join(dir, ATS), { ...cached, enabled: true }); // newer than every other source
+
+    server = await startServer({ DATA_DIR: dir });
+    expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(5000);
+    expect((await json(`${server.url}/auto_trading/status`)).body.data).toMatchObject({ enabled: true, balance: 5000 });
+    expect(await readJson(join(dir, ATS))).toMatchObject({ enabled: true, balance: 5000 });
+    expect(server.logs.some((l) => l.level === 40 && String(l.msg).includes('stale write-back') && l.file === ATS)).toBe(true);
+  });
+
+  it('serves the trading state from TRADING_STATE_FILE, the later legacy name', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, 'auto_trading_status.json'), { enabled: true, balance: 4321 });
+    const server = await startServer({ DATA_DIR: dir, TRADING_STATE_FILE: 'auto_trading_status.json' });
+    expect((await json(`${server.url}/auto_trading/status`)).body.auto_trading).toMatchObject({ enabled: true, balance: 4321 });
+    expect(await readJson(join(dir, VB))).toMatchObject({ balance: 4321 });
+    expect((await readdir(dir)).includes(ATS)).toBe(false);
+    expect((await json(`${server.url}/health`)).body.files).toHaveProperty(['auto_trading_status.json']);
+  });
+
+  it('warns once at start-up when it listens beyond loopback without API_TOKEN, and not on loopback or with a token', async () => {
+    const tokenWarnings = (server: { logs: Record<string, unknown>[] }) => server.logs.filter((l) => l.level === 40 && String(l.msg).includes('API_TOKEN'));
+    expect(tokenWarnings(await startServer({ DATA_DIR: await tempDir(), HOST: '0.0.0.0' }))).toHaveLength(1);
+    expect(tokenWarnings(await startServer({ DATA_DIR: await tempDir() }))).toHaveLength(0);
+    expect(tokenWarnings(await startServer({ DATA_DIR: await tempDir(), HOST: '0.0.0.0', API_TOKEN: 'secret' }))).toHaveLength(0);
+  });
 });
+

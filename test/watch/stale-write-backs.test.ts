@@ -1,0 +1,95 @@
+import { open as openFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Log } from '../../src/domain/ports.ts';
+import { watchFiles, type FileWatcher } from '../../src/watch/file-watcher.ts';
+import { ATS, openService, type TestService } from '../helpers/service.ts';
+import { readJson, tempDir } from '../helpers/temp-dir.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+let service: TestService | undefined;
+let watcher: FileWatcher | undefined;
+afterEach(async () => {
+  await watcher?.close();
+  await service?.close();
+  service = watcher = undefined;
+});
+
+const warnings: { details: Record<string, unknown>; message: string }[] = [];
+const log: Log = { debug() {}, info() {}, error() {}, warn: (details, message) => void warnings.push({ details: details as Record<string, unknown>, message }) };
+
+async function open(seed: object) {
+  warnings.length = 0;
+  const dir = await tempDir();
+  await writeFile(join(dir, ATS), JSON.stringify(seed, null, 2));
+  service = await openService(dir, { service: { log } });
+  watcher = watchFiles(dir, ['virtual_balance.json', ATS], service.balance, (error) => {
+    throw error;
+  });
+  return { dir, app: service.app };
+}
+
+/** The legacy backend's way: the whole dict, dumped over the file non-atomically. */
+async function legacyDump(path: string, state: object) {
+  const handle = await openFile(path, 'w');
+  await handle.write(JSON.stringify(state, null, 2));
+  await handle.close();
+}
+
+const status = async (app: TestService['app']) => (await request(app).get('/auto_trading/status')).body.data as Record<string, unknown>;
+
+describe('stale write-backs by a legacy process that cached the trading state', () => {
+  it('keeps the acknowledged balance, adopts the toggle, writes the balance back and says so', async () => {
+    const { dir, app } = await open({ enabled: false, symbol: 'BTCUSDT', balance: 1000 });
+    const cached = await readJson(join(dir, ATS)); // the legacy process loads the state once: revision 1
+    expect(cached._balance_sync).toMatchObject({ revision: 1 });
+    const acked = await request(app).post('/virtual_balance').send({ balance: 5000 }).expect(200);
+    expect(acked.body.revision).toBe(2);
+
+    await legacyDump(join(dir, ATS), { ...cached, enabled: true });
+
+    await waitFor(async () => (await status(app)).enabled === true, 1_000, 'the toggle');
+    expect(await status(app)).toMatchObject({ enabled: true, symbol: 'BTCUSDT', balance: 5000 });
+    expect((await request(app).get('/virtual_balance')).body).toMatchObject({ balance: 5000, revision: 2 });
+    await waitFor(async () => (await readJson(join(dir, ATS))).balance === 5000, 1_000, 'the balance written back');
+    expect(await readJson(join(dir, ATS))).toMatchObject({ enabled: true, balance: 5000, _balance_sync: { revision: 2 } });
+    expect(warnings).toContainEqual({
+      message: expect.stringContaining('stale write-back'),
+      details: expect.objectContaining({ file: ATS, fileRevision: 1, revision: 2, fileBalance: '1000', balance: '5000' }),
+    });
+  });
+
+  it('survives ten in a row, each after another acknowledged change, with alternating toggles: zero regressions', async () => {
+    const { dir, app } = await open({ enabled: false, balance: 1000 });
+    const cached = await readJson(join(dir, ATS));
+    for (let i = 1; i <= 10; i++) {
+      const balance = (100_000 + i * 11_111) / 100;
+      await request(app).post('/virtual_balance').send({ balance }).expect(200);
+      const enabled = i % 2 === 1;
+      await legacyDump(join(dir, ATS), { ...cached, enabled });
+      await waitFor(async () => (await status(app)).enabled === enabled, 1_000, `toggle ${i}`);
+      expect((await request(app).get('/virtual_balance')).body.balance).toBe(balance);
+      await waitFor(async () => (await readJson(join(dir, ATS))).balance === balance, 1_000, `balance ${i} written back`);
+    }
+    const history = (await request(app).get('/virtual_balance/history?limit=100')).body.entries as { source: string }[];
+    expect(history.filter((e) => e.source.startsWith('external:'))).toEqual([]);
+  });
+
+  it('adopts a write-back whose balance differs from its revision\'s: a deliberate change', async () => {
+    const { dir, app } = await open({ enabled: false, balance: 1000 });
+    const cached = await readJson(join(dir, ATS));
+    await request(app).post('/virtual_balance').send({ balance: 5000 }).expect(200);
+    await legacyDump(join(dir, ATS), { ...cached, balance: 777, enabled: true });
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 777, 1_000, 'the deliberate balance');
+    expect((await request(app).get('/virtual_balance')).body.revision).toBe(3);
+  });
+
+  it('adopts a write-back without the service\'s revision (a hand edit)', async () => {
+    const { dir, app } = await open({ enabled: false, balance: 1000 });
+    await request(app).post('/virtual_balance').send({ balance: 5000 }).expect(200);
+    await writeFile(join(dir, ATS), '{"enabled": true, "balance": 1000}');
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 1000, 1_000, 'the hand edit');
+    expect(JSON.parse(await readFile(join(dir, ATS), 'utf8'))).toMatchObject({ enabled: true, balance: 1000 });
+  });
+});
