@@ -61,7 +61,8 @@ export async function observeOutsideEdits(
     entries.push(adopted.entry);
   }
 
-  for (const { store, observation: { state } } of seen) {
+  for (const { store, observation: { state, restoredFrom } } of seen) {
+    if (restoredFrom) log.warn({ file: store.name, from: restoredFrom }, 'a stalled writer finished its write in the quarantined copy; put it back in place');
     if (state.status === 'corrupt') {
       const aside = await store.quarantine();
       log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file; rewriting it from memory');

@@ -26,6 +26,8 @@ export interface Observation {
   state: FileState;
   /** The file is the service's own last write, byte for byte. */
   isOwnWrite: boolean;
+  /** A quarantined copy that a stalled writer finished, put back in the file's place before this read. */
+  restoredFrom?: string;
 }
 
 /** A store refuses to write over a version of its file that it has not read: another process just wrote it. */

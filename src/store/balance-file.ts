@@ -1,7 +1,6 @@
 // Adapter over one legacy balance file: reads its balance, writes the keys the service owns,
 // and keeps every other byte of the file as it found it.
 
-import { rename } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
@@ -9,6 +8,7 @@ import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole,
 import type { FileState } from '../domain/reconcile.ts';
 import { writeAtomic } from './durable-write.ts';
 import { JsonObjectText } from './json-object-text.ts';
+import { Quarantine } from './quarantine.ts';
 import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint } from './text-file.ts';
 
 /** The one top-level key the service adds to a file for itself. */
@@ -51,6 +51,7 @@ export class BalanceFile implements BalanceStore {
   private seen: Fingerprint | null = null;
   private seenBalance: Amount | null = null;
   private ownText: string | null = null;
+  private readonly quarantined: Quarantine;
 
   constructor(
     readonly path: string,
@@ -58,20 +59,23 @@ export class BalanceFile implements BalanceStore {
   ) {
     this.name = basename(path);
     this.role = shape.role;
+    this.quarantined = new Quarantine(path, (text) => 'value' in this.decode(text));
   }
 
   async read(): Promise<Observation> {
+    // A stalled writer that finished in a quarantined copy: its write is the file's newest version.
+    const restoredFrom = await this.quarantined.restoreFinished();
     let observed = await this.readOnce();
     if (observed.state.status === 'corrupt') {
       // Legacy writers truncate then write: give a half-written file the chance to finish.
       await this.settle();
       observed = await this.readOnce();
     }
-    return observed;
+    return restoredFrom ? { ...observed, restoredFrom } : observed;
   }
 
   async hasChanged(): Promise<boolean> {
-    return !sameFingerprint(await fingerprintOf(this.path), this.seen);
+    return (await this.targetChanged()) || (await this.quarantined.changed());
   }
 
   async write(record: BalanceRecord): Promise<void> {
@@ -82,7 +86,7 @@ export class BalanceFile implements BalanceStore {
     };
     const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
     // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
-    if (await this.hasChanged()) throw new FileChangedError(this.name);
+    if (await this.targetChanged()) throw new FileChangedError(this.name);
     await writeAtomic(this.path, doc.text);
     this.doc = doc;
     this.ownText = doc.text;
@@ -91,12 +95,10 @@ export class BalanceFile implements BalanceStore {
   }
 
   async quarantine(): Promise<string> {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '');
-    const target = `${this.path}.corrupt-${stamp}`;
-    await rename(this.path, target);
+    const aside = await this.quarantined.moveAside();
     this.seen = null;
     this.seenBalance = null;
-    return target;
+    return aside;
   }
 
   lastSeen(): { balance: Amount | null; mtimeMs: number | null } {
@@ -105,6 +107,10 @@ export class BalanceFile implements BalanceStore {
 
   fields(): Readonly<Record<string, unknown>> {
     return this.docFields;
+  }
+
+  private async targetChanged(): Promise<boolean> {
+    return !sameFingerprint(await fingerprintOf(this.path), this.seen);
   }
 
   private async readOnce(): Promise<Observation> {
@@ -123,16 +129,22 @@ export class BalanceFile implements BalanceStore {
     return { state, isOwnWrite };
   }
 
-  private parse(text: string, fingerprint: Fingerprint): Parsed {
+  /** The file's JSON value, or why it is corrupt: not JSON, or (the trading state) not an object. */
+  private decode(text: string): { value: unknown } | { corrupt: string } {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return { state: { status: 'corrupt', reason: `not JSON (${(error as Error).message})` }, doc: null, fields: null };
+      return { corrupt: `not JSON (${(error as Error).message})` };
     }
-    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
-    if (!isObject) {
-      if (this.shape.objectRequired) return { state: { status: 'corrupt', reason: 'not a JSON object' }, doc: null, fields: null };
+    return this.shape.objectRequired && !isObject(value) ? { corrupt: 'not a JSON object' } : { value };
+  }
+
+  private parse(text: string, fingerprint: Fingerprint): Parsed {
+    const decoded = this.decode(text);
+    if ('corrupt' in decoded) return { state: { status: 'corrupt', reason: decoded.corrupt }, doc: null, fields: null };
+    const { value } = decoded;
+    if (!isObject(value)) {
       // The legacy balance file may hold a bare number.
       const bare = parseAmount(value, { round: true });
       const state: FileState = bare.ok
@@ -141,7 +153,7 @@ export class BalanceFile implements BalanceStore {
       return { state, doc: null, fields: null };
     }
 
-    const { [META_KEY]: meta, ...fields } = value as Record<string, unknown>;
+    const { [META_KEY]: meta, ...fields } = value;
     const revision = revisionOf(meta);
     const balance = parseAmount(fields.balance, { round: true });
     const state: FileState = balance.ok
@@ -165,6 +177,8 @@ export class BalanceFile implements BalanceStore {
     }
   }
 }
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function revisionOf(meta: unknown): number | null {
   const revision = (meta as { revision?: unknown } | null)?.revision;
