@@ -14,6 +14,8 @@ export interface OutsideEdits {
   tradingMoved: boolean;
   /** Files whose balance was a stale copy: their other fields were adopted, the balance was not. */
   staleRefused: string[];
+  /** Corrupt files moved aside. */
+  quarantined: string[];
 }
 
 /**
@@ -27,8 +29,10 @@ export async function observeOutsideEdits(
   rereadAll: boolean,
 ): Promise<OutsideEdits> {
   const seen: { store: BalanceStore; observation: Observation }[] = [];
-  for (const store of stores) {
-    if (!rereadAll && !(await store.hasChanged())) continue;
+  // Both files at once: this runs at the start of every save.
+  const changed = await Promise.all(stores.map((store) => rereadAll || store.hasChanged()));
+  for (const [i, store] of stores.entries()) {
+    if (!changed[i]) continue;
     const observation = await store.read();
     if (!observation.isOwnWrite) seen.push({ store, observation });
   }
@@ -36,6 +40,7 @@ export async function observeOutsideEdits(
   let snapshot = current;
   const entries: JournalEntry[] = [];
   const staleRefused: string[] = [];
+  const quarantined: string[] = [];
   const valid = seen.flatMap(({ store, observation: { state } }) => (state.status === 'valid' ? [{ store, state }] : []));
   valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
   for (const { store, state } of valid) {
@@ -65,6 +70,7 @@ export async function observeOutsideEdits(
     if (restoredFrom) log.warn({ file: store.name, from: restoredFrom }, 'a stalled writer finished its write in the quarantined copy; put it back in place');
     if (state.status === 'corrupt') {
       const aside = await store.quarantine();
+      quarantined.push(store.name);
       log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file; rewriting it from memory');
     } else if (state.status === 'missing') {
       log.warn({ file: store.name }, 'a file was deleted; re-creating it from memory');
@@ -72,5 +78,5 @@ export async function observeOutsideEdits(
       log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
     }
   }
-  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.role === 'trading'), staleRefused };
+  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.role === 'trading'), staleRefused, quarantined };
 }

@@ -38,6 +38,17 @@ export class FileChangedError extends Error {
   }
 }
 
+/** A new version of a file, fsynced and waiting to take the file's place. */
+export interface PreparedWrite {
+  /**
+   * Puts it in place (a rename, durable once the folder is synced). Throws FileChangedError, changing
+   * nothing, when the file is no longer the version last read or written: an outside edit is adopted, not overwritten.
+   */
+  commit(): Promise<void>;
+  /** Throws it away: instead of commit(), or after a commit that failed. */
+  discard(): Promise<void>;
+}
+
 export interface BalanceStore {
   /** The file's name inside the data folder (configurable). */
   readonly name: string;
@@ -47,11 +58,10 @@ export interface BalanceStore {
   /** Cheap check (stat) whether the file differs from the version last read or written. */
   hasChanged(): Promise<boolean>;
   /**
-   * Atomic write of `record` (contents fsynced), keeping every field the service does not own;
-   * the rename is durable once the folder is synced (BalanceServiceOptions.syncFolder).
-   * Throws FileChangedError, writing nothing, when the file is not the version last read or written.
+   * The first half of an atomic write of `record`, keeping every field the service does not own:
+   * its new version, fsynced beside the file, not yet visible.
    */
-  write(record: BalanceRecord): Promise<void>;
+  prepare(record: BalanceRecord): Promise<PreparedWrite>;
   /** Renames a corrupt file aside; returns the new name. */
   quarantine(): Promise<string>;
   /** The last version seen (read or written): its balance if valid, and its mtime. */

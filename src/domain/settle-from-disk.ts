@@ -5,6 +5,7 @@ import { formatAmount, type Amount } from './amount.ts';
 import { toRecord, type Snapshot } from './change.ts';
 import type { BalanceStore, JournalEntry, JournalPort, Log } from './ports.ts';
 import { reconcile, type FileState } from './reconcile.ts';
+import { rewrite } from './commit/write-through.ts';
 import { StartupRefusedError } from './startup-refused.ts';
 
 export interface SettleDeps {
@@ -17,7 +18,7 @@ export interface SettleDeps {
 }
 
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
-export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<Snapshot> {
+export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[] }> {
   const head = journal.last();
   const files = await Promise.all(
     stores.map(async (store) => {
@@ -36,9 +37,11 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     throw new StartupRefusedError(files.filter(({ name }) => decision.corrupt.includes(name)).map(({ name, state }) => ({ name, reason: reasonOf(state) })));
   }
 
+  const quarantined: string[] = [];
   for (const { store, state } of files) {
     if (state.status !== 'corrupt') continue;
     const aside = await store.quarantine();
+    quarantined.push(store.name);
     log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
   }
   for (const name of decision.stale) {
@@ -59,12 +62,13 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
     await journal.append([entry]);
   }
-  for (const store of stores) {
-    if (decision.isChange || store.lastSeen().balance !== snapshot.balance) await store.write(toRecord(snapshot));
-  }
+  await rewrite(
+    stores.filter((store) => decision.isChange || store.lastSeen().balance !== snapshot.balance),
+    toRecord(snapshot),
+  );
   await syncFolder();
   log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
-  return snapshot;
+  return { snapshot, quarantined };
 }
 
 const reasonOf = (state: FileState) => (state.status === 'corrupt' ? state.reason : 'unreadable');

@@ -4,9 +4,9 @@
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
-import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation } from '../domain/ports.ts';
+import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite } from '../domain/ports.ts';
 import type { FileState } from '../domain/reconcile.ts';
-import { writeAtomic } from './durable-write.ts';
+import { stageFile } from './durable-write.ts';
 import { JsonObjectText } from './json-object-text.ts';
 import { Quarantine } from './quarantine.ts';
 import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint } from './text-file.ts';
@@ -78,20 +78,31 @@ export class BalanceFile implements BalanceStore {
     return (await this.targetChanged()) || (await this.quarantined.changed());
   }
 
-  async write(record: BalanceRecord): Promise<void> {
+  async prepare(record: BalanceRecord): Promise<PreparedWrite> {
     const owned = {
       balance: formatAmount(record.balance),
       ...this.shape.ownedKeys(record),
       [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
     };
     const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
-    // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
-    if (await this.targetChanged()) throw new FileChangedError(this.name);
-    await writeAtomic(this.path, doc.text);
-    this.doc = doc;
-    this.ownText = doc.text;
-    this.seenBalance = record.balance;
-    this.seen = await fingerprintOf(this.path);
+    const staged = await stageFile(this.path, doc.text, this.seen);
+    return {
+      commit: async () => {
+        // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
+        if (await this.targetChanged()) {
+          await staged.discard();
+          throw new FileChangedError(this.name);
+        }
+        this.seen = await staged.commit().catch(async (error: unknown) => {
+          await staged.discard();
+          throw error;
+        });
+        this.doc = doc;
+        this.ownText = doc.text;
+        this.seenBalance = record.balance;
+      },
+      discard: () => staged.discard(),
+    };
   }
 
   async quarantine(): Promise<string> {

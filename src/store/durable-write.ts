@@ -1,17 +1,87 @@
-// The one way any file of the service reaches the disk: atomic replace (temp file, fsync, rename),
-// made durable by an fsync of the folder, which one call does for every rename before it.
+// The one way a balance file reaches the disk: a temp file beside it, written and fsynced, then
+// renamed over it — in two steps, so that the writing can overlap the journal's fsync while the
+// rename still waits for it. A folder fsync (one for every rename before it) makes renames durable.
 
-import { open } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
+import { randomInt } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { toFingerprint, type Fingerprint } from './text-file.ts';
 
-/** Leftover temp files of an interrupted write: write-file-atomic names them `<file>.<digits>`. */
+/** Leftover temp files of an interrupted write are named `<file>.<digits>`. */
 export const isTempFileOf = (fileName: string, candidate: string): boolean =>
   candidate.startsWith(`${fileName}.`) && /^\d+$/.test(candidate.slice(fileName.length + 1));
 
-/** Replaces `path` atomically with its contents fsynced; the rename is durable after fsyncDirectory. */
-export async function writeAtomic(path: string, data: string): Promise<void> {
-  // A fresh options object every call: write-file-atomic mutates the one it is given.
-  await writeFileAtomic(path, data, { fsync: true });
+/** The permissions and owner the file has now, which its next version keeps. */
+export interface Ownership {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface StagedFile {
+  /** Renames the temp file over the target; returns the fingerprint of the version now in place. */
+  commit(): Promise<Fingerprint>;
+  /** Removes the temp file: instead of commit(), or after a commit that failed. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Writes `data` to a new temp file beside `path` and fsyncs it; nothing is visible at `path` until
+ * commit(). This is what write-file-atomic does (temp file beside the target, fsync before rename,
+ * mode and owner kept, temp file removed on failure), minus the steps a careful caller already knows
+ * the answer to: it takes the owner and mode from the fingerprint it has, and keeps the handle open
+ * so the new version's fingerprint costs no path lookup.
+ */
+export async function stageFile(path: string, data: string, like: Ownership | null): Promise<StagedFile> {
+  const { handle, temp } = await createTemp(path, like?.mode ?? 0o666);
+  let done = false;
+  const discard = async () => {
+    if (done) return;
+    done = true;
+    await handle.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+  };
+  try {
+    if (like) await keepOwnership(handle, like);
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+  return {
+    async commit() {
+      await rename(temp, path);
+      done = true;
+      try {
+        return toFingerprint(await handle.stat({ bigint: true }));
+      } finally {
+        await handle.close();
+      }
+    },
+    discard,
+  };
+}
+
+async function createTemp(path: string, mode: number): Promise<{ handle: FileHandle; temp: string }> {
+  for (;;) {
+    const temp = `${path}.${randomInt(2 ** 32)}`;
+    try {
+      return { handle: await open(temp, 'wx', mode), temp };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+/** The umask narrowed the mode at creation; the owner differs only when another user made the file. */
+async function keepOwnership(handle: FileHandle, { mode, uid, gid }: Ownership): Promise<void> {
+  await handle.chmod(mode & 0o7777);
+  if (uid === process.getuid?.() && gid === process.getgid?.()) return;
+  // Only root may give a file away; anyone else keeps the new version as their own, as write-file-atomic does.
+  await handle.chown(uid, gid).catch((error: NodeJS.ErrnoException) => {
+    const root = process.getuid?.() === 0;
+    if (error.code !== 'ENOSYS' && (root || (error.code !== 'EPERM' && error.code !== 'EINVAL'))) throw error;
+  });
 }
 
 /** Makes a rename or a new file in `dir` survive power loss. */

@@ -1,13 +1,18 @@
 // Reading a whole file together with the identity of the version that was read.
 
+import type { BigIntStats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
-/** What distinguishes one version of a file from the next without reading it. */
+/** What distinguishes one version of a file from the next without reading it, and who owns it. */
 export interface Fingerprint {
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** Not part of the identity: what the next version keeps. */
+  mode: number;
+  uid: number;
+  gid: number;
 }
 
 export const sameFingerprint = (a: Fingerprint | null, b: Fingerprint | null): boolean =>
@@ -17,7 +22,15 @@ export const mtimeMsOf = (fingerprint: Fingerprint): number => Number(fingerprin
 
 export type TextRead = { text: string; fingerprint: Fingerprint } | null;
 
-const toFingerprint = ({ ino, size, mtimeNs, ctimeNs }: Fingerprint): Fingerprint => ({ ino, size, mtimeNs, ctimeNs });
+export const toFingerprint = ({ ino, size, mtimeNs, ctimeNs, mode, uid, gid }: BigIntStats): Fingerprint => ({
+  ino,
+  size,
+  mtimeNs,
+  ctimeNs,
+  mode: Number(mode),
+  uid: Number(uid),
+  gid: Number(gid),
+});
 
 const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
 

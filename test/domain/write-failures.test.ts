@@ -48,9 +48,9 @@ describe('a save that fails', () => {
     expect(await balances(dir)).toEqual([300, 300]);
   });
 
-  it('on the second file: the first is put back, so both still hold the old balance', async () => {
+  it('when putting the second file in place fails: the first is put back, so both still hold the old balance', async () => {
     const { dir, app, ats } = await open();
-    ats.failWrites('EIO');
+    ats.failWrites('EIO', { phase: 'commit' });
     await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
     expect(await balances(dir)).toEqual([100, 100]);
     expect((await request(app).get('/health')).body).toMatchObject({ status: 'ok', files_agree: true });
@@ -92,8 +92,8 @@ describe('a save that fails', () => {
 
   it('when the rollback fails too: unhealthy (503 on reads and /health) until the disk is consistent again', async () => {
     const { dir, app, vb, ats } = await open();
-    ats.failWrites('EIO');
-    vb.failWrites('EIO', { skip: 1 }); // the change reaches vb; putting vb back fails
+    ats.failWrites('EIO', { phase: 'commit' });
+    vb.failWrites('EIO', { skip: 1, phase: 'commit' }); // the change reaches vb; putting vb back fails
     await request(app).get('/auto_trading/status').expect(200); // a panel polls: its answer is cached
     await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
 
@@ -134,13 +134,13 @@ describe('concurrent changes', () => {
 });
 
 describe('an outside edit landing in the middle of a save', () => {
-  it('is adopted first and the queued change is applied on top, in both files', async () => {
+  it('(after the journal, before the renames) is adopted first and the queued change is applied on top, in both files', async () => {
     const dir = await tempDir();
     let interfere = true;
     service = await openService(dir, {
       service: {
         afterStep: async (step) => {
-          if (step !== VB || !interfere) return;
+          if (step !== 'journal' || !interfere) return;
           interfere = false;
           const { writeFile } = await import('node:fs/promises');
           await writeFile(join(dir, ATS), '{"balance": 500, "added_by_trader": true}');

@@ -1,9 +1,12 @@
 // A store that fails on demand, for faults a real disk cannot produce at a chosen moment.
 
-import type { BalanceRecord, BalanceStore } from '../../src/domain/ports.ts';
+import type { BalanceRecord, BalanceStore, PreparedWrite } from '../../src/domain/ports.ts';
+
+/** `prepare`: writing the new version fails (disk full, EIO); `commit`: putting it in place fails (the rename). */
+export type WritePhase = 'prepare' | 'commit';
 
 export class FaultyStore implements BalanceStore {
-  private failures: { error: NodeJS.ErrnoException; skip: number; count: number } | null = null;
+  private failures: { error: NodeJS.ErrnoException; skip: number; count: number; phase: WritePhase } | null = null;
 
   constructor(private readonly real: BalanceStore) {}
 
@@ -14,11 +17,11 @@ export class FaultyStore implements BalanceStore {
     return this.real.role;
   }
 
-  /** After `skip` more successful writes, the next `count` writes fail with `code`. */
-  failWrites(code: string, { skip = 0, count = 1 } = {}): void {
+  /** After `skip` more successful writes, the next `count` writes fail with `code`, in `phase`. */
+  failWrites(code: string, { skip = 0, count = 1, phase = 'prepare' as WritePhase } = {}): void {
     const error: NodeJS.ErrnoException = new Error(`${code}: injected fault`);
     error.code = code;
-    this.failures = { error, skip, count };
+    this.failures = { error, skip, count, phase };
   }
 
   read() {
@@ -27,13 +30,18 @@ export class FaultyStore implements BalanceStore {
   hasChanged() {
     return this.real.hasChanged();
   }
-  async write(record: BalanceRecord): Promise<void> {
-    if (this.failures && this.failures.skip > 0) this.failures.skip--;
-    else if (this.failures && this.failures.count > 0) {
-      this.failures.count--;
-      throw this.failures.error;
-    }
-    return this.real.write(record);
+  async prepare(record: BalanceRecord): Promise<PreparedWrite> {
+    const failure = this.nextWriteFails();
+    if (failure?.phase === 'prepare') throw failure.error;
+    const real = await this.real.prepare(record);
+    if (!failure) return real;
+    return {
+      commit: async () => {
+        await real.discard();
+        throw failure.error;
+      },
+      discard: () => real.discard(),
+    };
   }
   quarantine() {
     return this.real.quarantine();
@@ -43,5 +51,16 @@ export class FaultyStore implements BalanceStore {
   }
   fields() {
     return this.real.fields();
+  }
+
+  private nextWriteFails() {
+    if (!this.failures) return null;
+    if (this.failures.skip > 0) {
+      this.failures.skip--;
+      return null;
+    }
+    if (this.failures.count <= 0) return null;
+    this.failures.count--;
+    return this.failures;
   }
 }

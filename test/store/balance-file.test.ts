@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
 import { FileChangedError } from '../../src/domain/ports.ts';
@@ -8,6 +8,7 @@ import { tempDir } from '../helpers/temp-dir.ts';
 
 const units = (n: number) => asAmount(BigInt(Math.round(n * 1e8)));
 const record = { balance: units(15000), revision: 3, updatedAt: '2026-11-23T10:00:00.000Z' };
+const write = async (store: BalanceFile, next: typeof record) => (await store.prepare(next)).commit();
 
 async function fileWith(shape: typeof balanceFileShape, text: string | null) {
   const path = join(await tempDir(), shape === balanceFileShape ? 'virtual_balance.json' : 'auto_trading_state.json');
@@ -59,7 +60,7 @@ describe('writing', () => {
   it('keeps the fields of a file that held no balance, and adds it', async () => {
     const { path, store } = await fileWith(tradingStateShape, '{"balance": true, "keep": [1.0]}');
     await store.read();
-    await store.write(record);
+    await write(store, record);
     const text = await readFile(path, 'utf8');
     expect(JSON.parse(text)).toMatchObject({ balance: 15000, keep: [1], _balance_sync: { revision: 3 } });
     expect(text).toContain('"keep": [1.0]');
@@ -68,14 +69,14 @@ describe('writing', () => {
   it('turns a bare-number balance file into the legacy object shape', async () => {
     const { path, store } = await fileWith(balanceFileShape, '12346');
     await store.read();
-    await store.write(record);
+    await write(store, record);
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ balance: 15000, last_updated: record.updatedAt, _balance_sync: { revision: 3, updated_at: record.updatedAt } });
   });
 
   it('recognises its own write, byte for byte, when it reads it back', async () => {
     const { store } = await fileWith(tradingStateShape, '{"balance": 1}');
     await store.read();
-    await store.write(record);
+    await write(store, record);
     expect(await store.read()).toMatchObject({ isOwnWrite: true, state: { status: 'valid', revision: 3 } });
   });
 
@@ -83,7 +84,8 @@ describe('writing', () => {
     const { path, store } = await fileWith(tradingStateShape, '{"balance": 1}');
     await store.read();
     await writeFile(path, '{"balance": 2, "written": "by someone else"}');
-    await expect(store.write(record)).rejects.toThrow(FileChangedError);
+    await expect(write(store, record)).rejects.toThrow(FileChangedError);
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ balance: 2, written: 'by someone else' });
+    expect(await readdir(dirname(path))).toEqual(['auto_trading_state.json']); // its temp file is gone too
   });
 });

@@ -1,0 +1,74 @@
+// One try at saving a batch: adopt what other processes wrote, decide what the queued requests do,
+// and write it through. Nothing here holds state; the balance service keeps what it returns.
+
+import type { Amount } from '../amount.ts';
+import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
+import { observeOutsideEdits } from '../outside-edits.ts';
+import type { BalanceStore, JournalPort, Log } from '../ports.ts';
+import { planBatch, type Outcome, type Remembered } from './plan.ts';
+import { isRace, RollbackFailedError, writeThrough, type WriteDeps } from './write-through.ts';
+
+export interface SaveDeps extends WriteDeps {
+  /** In write order: the balance file first, then the trading state. */
+  stores: readonly BalanceStore[];
+  journal: JournalPort;
+  initialBalance: Amount;
+  log: Log;
+  now: () => number;
+}
+
+export interface Saved<Job> {
+  /**
+   * `raced`: another process wrote a file during the save; nothing was kept, the batch may be tried
+   * again. `inconsistent`: a step failed and so did putting the disk back.
+   */
+  status: 'committed' | 'failed' | 'raced' | 'inconsistent';
+  before: Snapshot;
+  /** The balance after the batch (committed) or as it would have been. */
+  snapshot: Snapshot;
+  outcomes: Outcome<Job>[];
+  /** The trading state changed on disk (its other fields may have moved). */
+  tradingMoved: boolean;
+  /** Files whose outside balance was adopted, and files whose stale write-back was refused. */
+  adopted: string[];
+  staleRefused: string[];
+  /** Corrupt files moved aside: that happened, whatever became of the save. */
+  quarantined: string[];
+  failure?: unknown;
+}
+
+export async function saveBatch<Job extends { request: ChangeRequest }>(
+  deps: SaveDeps,
+  before: Snapshot,
+  jobs: readonly Job[],
+  options: { rereadAll: boolean; remembered: (key: string) => Remembered | undefined },
+): Promise<Saved<Job>> {
+  let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [] };
+  try {
+    const outside = await observeOutsideEdits(deps, before, options.rereadAll);
+    const plan = planBatch(outside.snapshot, jobs, { initialBalance: deps.initialBalance, at: new Date(deps.now()).toISOString(), remembered: options.remembered });
+    saved = {
+      ...saved,
+      snapshot: plan.snapshot,
+      outcomes: plan.outcomes,
+      tradingMoved: outside.tradingMoved,
+      adopted: outside.entries.map((entry) => entry.source.replace(/^external:/, '')),
+      staleRefused: outside.staleRefused,
+      quarantined: outside.quarantined,
+    };
+    const requested = plan.entries.length > 0;
+    // A request rewrites both files; otherwise only a file that no longer holds the balance (adopted from the other, healed, deleted).
+    const stores = deps.stores.filter((store) => requested || store.lastSeen().balance !== plan.snapshot.balance);
+    await writeThrough(deps, { entries: [...outside.entries, ...plan.entries], stores, record: toRecord(plan.snapshot), before: toRecord(before) });
+    return { ...saved, status: 'committed' };
+  } catch (error) {
+    if (isRace(error)) {
+      deps.log.info({ file: error.file }, 'a file changed while it was being saved; retrying on top of the outside edit');
+      return { ...saved, status: 'raced', failure: error };
+    }
+    const inconsistent = error instanceof RollbackFailedError;
+    deps.log.error({ err: inconsistent ? error.failure : error, revision: before.revision }, 'a save failed; rolled back');
+    if (inconsistent) deps.log.error({ err: error.rollbackFailure }, 'rollback failed; the service is unhealthy until the files can be reconciled');
+    return { ...saved, status: inconsistent ? 'inconsistent' : 'failed', failure: error };
+  }
+}

@@ -1,0 +1,54 @@
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stageFile } from '../../src/store/durable-write.ts';
+import { fingerprintOf, sameFingerprint } from '../../src/store/text-file.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+
+async function existing(mode: number) {
+  const dir = await tempDir();
+  const path = join(dir, 'auto_trading_state.json');
+  await writeFile(path, '{"balance": 1}');
+  await chmod(path, mode);
+  return { dir, path, like: await fingerprintOf(path) };
+}
+
+describe('a staged atomic write', () => {
+  it('shows nothing at the target until it is committed, then the whole new text', async () => {
+    const { dir, path, like } = await existing(0o644);
+    const staged = await stageFile(path, '{"balance": 2}', like);
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 1}');
+    expect((await readdir(dir)).length).toBe(2); // the temp file, beside the target
+    await staged.commit();
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 2}');
+    expect(await readdir(dir)).toEqual(['auto_trading_state.json']);
+  });
+
+  it('keeps the mode of the file it replaces, whatever the umask would give', async () => {
+    const { path, like } = await existing(0o666);
+    await (await stageFile(path, '{}', like)).commit();
+    expect((await stat(path)).mode & 0o777).toBe(0o666);
+  });
+
+  it('answers the fingerprint of the version it put in place', async () => {
+    const { path, like } = await existing(0o600);
+    const fingerprint = await (await stageFile(path, '{"balance": 3}', like)).commit();
+    expect(sameFingerprint(fingerprint, await fingerprintOf(path))).toBe(true);
+  });
+
+  it('leaves no temp file when discarded, and the target untouched', async () => {
+    const { dir, path, like } = await existing(0o644);
+    const staged = await stageFile(path, '{"balance": 4}', like);
+    await staged.discard();
+    await staged.discard();
+    expect(await readdir(dir)).toEqual(['auto_trading_state.json']);
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 1}');
+  });
+
+  it('creates a file that did not exist', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'virtual_balance.json');
+    await (await stageFile(path, '{"balance": 5}', null)).commit();
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 5}');
+  });
+});
