@@ -24,7 +24,8 @@ export class EventStream {
       'X-Accel-Buffering': 'no',
     });
     res.flushHeaders();
-    res.write(frame(current.body, current.id));
+    // A client that loses the stream (a restart) reconnects after 1 s rather than the browser's default 3 s.
+    res.write(`retry: ${RECONNECT_MS}\n${frame(current.body, current.id)}`);
     this.clients.add(res);
     req.on('close', () => this.clients.delete(res));
   }
@@ -43,5 +44,7 @@ export class EventStream {
     for (const res of this.clients) res.write(text);
   }
 }
+
+const RECONNECT_MS = 1_000;
 
 const frame = (body: string, id: number) => `id: ${id}\nevent: balance\ndata: ${body}\n\n`;

@@ -1,7 +1,67 @@
 // GET /balance-sync/: the operator page, static files served by the service itself.
 
-import { Router } from 'express';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Response } from 'express';
 
+const BASE = '/balance-sync';
+
+// The page is plain files beside the sources; tsc does not copy them into dist/, so both the
+// TypeScript sources and the compiled dist/src/http/ find them from the project root.
+function projectRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error('the operator page cannot find the project root (no package.json above it)');
+  }
+}
+
+// uPlot comes from node_modules through Node's own resolution, so a hoisted or nested install works.
+function vendorFiles(): Map<string, string> {
+  const require = createRequire(import.meta.url);
+  return new Map([
+    ['uPlot.esm.js', require.resolve('uplot/dist/uPlot.esm.js')],
+    ['uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css')],
+  ]);
+}
+
+// no-cache: the browser revalidates every time (ETag/Last-Modified), so an upgrade shows at once.
+// The CSP keeps the page on its own origin: no script, style or connection goes anywhere else.
+function setPageHeaders(res: Response): void {
+  res.set({
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+  });
+}
+
+/** The page's router, for mounting at `/balance-sync` (`app.use('/balance-sync', operatorPage())`). */
 export function operatorPage(): Router {
-  return Router();
+  const router = Router();
+  const pageDir = join(projectRoot(), 'src', 'operator-page');
+  const vendor = vendorFiles();
+
+  // One address for the page, with the slash. The mount (and the app's canonical paths) drop a
+  // trailing slash from req.url, so it is read from the original URL.
+  router.get('/', (req, res, next) => {
+    const [path = '', query] = req.originalUrl.split(/\?(.*)/s);
+    if (path.endsWith('/')) return next();
+    res.redirect(301, `${BASE}/${query === undefined ? '' : `?${query}`}`);
+  });
+
+  router.get('/vendor/:file', (req, res, next) => {
+    const file = vendor.get(req.params.file);
+    if (!file) return next();
+    setPageHeaders(res);
+    res.sendFile(file, (error) => {
+      // An aborted download is the client's business; anything else is ours to report.
+      if (error && !res.headersSent) next(error);
+    });
+  });
+
+  // Anything that is not a page file falls through to the JSON 404; other methods fall through too.
+  router.use(express.static(pageDir, { index: 'index.html', redirect: false, dotfiles: 'ignore', setHeaders: setPageHeaders }));
+  return router;
 }

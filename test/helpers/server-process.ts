@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach } from 'vitest';
+// Imported first so its folder removal is registered first: after-each hooks run last-registered
+// first, so every server is killed before the folder it writes into is removed.
+import './temp-dir.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
