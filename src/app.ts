@@ -19,11 +19,15 @@ import { Representations } from './http/representations.ts';
 import { requestLog } from './http/request-log.ts';
 import { answerOverHttp } from './http/upgrade.ts';
 import { UpstreamProbe } from './http/upstream-probe.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import { metricsRoutes } from './metrics/metrics-route.ts';
 
 export interface AppDeps {
   balance: BalanceService;
   history: { recent(limit: number): Promise<JournalEntry[]> };
   logger: Logger;
+  /** Already watching `balance` (from before it opened, to count start-up). */
+  metrics: Metrics;
   config: Pick<Config, 'API_TOKEN' | 'CORS_ORIGINS'> & Partial<Pick<Config, 'UPSTREAM_URL' | 'UPSTREAM_TIMEOUT_MS'>>;
   heartbeatMs?: number;
 }
@@ -36,21 +40,27 @@ export interface App {
   close(): void;
 }
 
-export function createApp({ balance, history, logger, config, heartbeatMs }: AppDeps): App {
+export function createApp({ balance, history, logger, metrics, config, heartbeatMs }: AppDeps): App {
   const representations = new Representations(balance);
-  const events = new EventStream(heartbeatMs);
+  const events = new EventStream(heartbeatMs, (count) => metrics.eventStreamClients(count));
   const publish = () => events.size > 0 && events.publish(representations.balance().body, balance.snapshot().revision);
   balance.on('change', publish);
 
   const upstreamUrl = config.UPSTREAM_URL;
   const forwarder =
     upstreamUrl &&
-    createForwarder({ target: upstreamUrl, timeoutMs: config.UPSTREAM_TIMEOUT_MS ?? 30_000, afterChange: () => balance.sync(), log: logger });
+    createForwarder({
+      target: upstreamUrl,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS ?? 30_000,
+      afterChange: () => balance.sync(),
+      observe: (status, seconds) => metrics.forwarded(status, seconds),
+      log: logger,
+    });
   const upstream = upstreamUrl ? new UpstreamProbe(upstreamUrl) : undefined;
 
   // Own routes answer whatever the upstream defines at the same paths, and whatever the method.
   const own = ownRoutes(
-    { ...balanceRoutes({ balance, history, representations, events, apiToken: config.API_TOKEN, upstream }), ...openApiRoutes() },
+    { ...balanceRoutes({ balance, history, representations, events, apiToken: config.API_TOKEN, upstream }), ...metricsRoutes(metrics), ...openApiRoutes() },
     cors(config.CORS_ORIGINS),
     { '/balance-sync': operatorPage() },
   );

@@ -12,6 +12,7 @@ import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balanc
 import { lockDataDir, removeOrphanedTempFiles } from './store/data-dir-lock.ts';
 import { fsyncDirectory } from './store/durable-write.ts';
 import { Journal } from './store/journal.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { watchFiles } from './watch/file-watcher.ts';
 
 export interface Running {
@@ -51,6 +52,8 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
       log: logger,
       ...(afterStep && { afterStep }),
     });
+    const metrics = new Metrics();
+    metrics.watch(balance);
     await balance.open();
     closers.push(() => balance.close());
 
@@ -59,7 +62,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     );
     closers.push(() => watcher.close());
 
-    const { app, upgrade, close: closeApp } = createApp({ balance, history: journal, logger, config });
+    const { app, upgrade, close: closeApp } = createApp({ balance, history: journal, logger, metrics, config });
     const server = createServer(app);
     // Only when forwarding: with an `upgrade` listener, Node hands every Upgrade request to it.
     if (config.UPSTREAM_URL) server.on('upgrade', upgrade);

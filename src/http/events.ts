@@ -6,7 +6,11 @@ export class EventStream {
   private readonly clients = new Set<Response>();
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(heartbeatMs = 15_000) {
+  constructor(
+    heartbeatMs = 15_000,
+    /** Told the number of connected clients whenever it changes. */
+    private readonly onClients: (count: number) => void = () => {},
+  ) {
     this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), heartbeatMs);
     this.heartbeat.unref();
   }
@@ -27,7 +31,11 @@ export class EventStream {
     // A client that loses the stream (a restart) reconnects after 1 s rather than the browser's default 3 s.
     res.write(`retry: ${RECONNECT_MS}\n${frame(current.body, current.id)}`);
     this.clients.add(res);
-    req.on('close', () => this.clients.delete(res));
+    this.onClients(this.clients.size);
+    req.on('close', () => {
+      this.clients.delete(res);
+      this.onClients(this.clients.size);
+    });
   }
 
   publish(body: string, id: number): void {
@@ -38,6 +46,7 @@ export class EventStream {
     clearInterval(this.heartbeat);
     for (const res of this.clients) res.end();
     this.clients.clear();
+    this.onClients(0);
   }
 
   private broadcast(text: string): void {

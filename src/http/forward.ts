@@ -24,8 +24,8 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Adopts what the upstream wrote to the files; awaited before a change's answer is relayed. */
   afterChange: () => Promise<void>;
-  /** Each upstream answer: its status and how long the upstream took to start it. */
-  observe?: (status: number, seconds: number) => void;
+  /** Each forwarded request: the status its client got, and how long the upstream took to start its answer (null: it did not). */
+  observe?: (status: number, upstreamSeconds: number | null) => void;
   log: Log;
 }
 
@@ -96,6 +96,7 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
         // An answer already under way cannot become an error envelope: cut it, so the client sees it is incomplete.
         if (res.headersSent || !forward) return void res.destroy();
         clearTimeout(forward.timer);
+        observe?.(502, null);
         forward.next(new UpstreamError(502, (error as NodeJS.ErrnoException).code ?? error.message));
       },
     },
@@ -110,7 +111,9 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
       next,
       timer: setTimeout(() => {
         forward.proxyReq?.destroy();
-        if (!res.headersSent) next(new UpstreamError(504, `no response headers within ${timeoutMs} ms`));
+        if (res.headersSent) return;
+        observe?.(504, null);
+        next(new UpstreamError(504, `no response headers within ${timeoutMs} ms`));
       }, timeoutMs),
     };
     res.locals.forward = forward;

@@ -132,6 +132,18 @@ function document() {
           responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') },
         },
       },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics: the process, and balance_sync_* (balance, revision, saves, outside edits, forwarding…)',
+          responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/balance-sync/': {
+        get: {
+          summary: 'The operator page (HTML)',
+          responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') } } },
     },
   };

@@ -9,6 +9,7 @@ import { IDEMPOTENCY_WINDOW_MS } from '../../src/domain/idempotency.ts';
 import type { BalanceStore } from '../../src/domain/ports.ts';
 import { BalanceFile, tradingStateShape, balanceFileShape } from '../../src/store/balance-file.ts';
 import { fsyncDirectory } from '../../src/store/durable-write.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
 import { Journal } from '../../src/store/journal.ts';
 
 export const VB = 'virtual_balance.json';
@@ -20,6 +21,7 @@ export interface TestService {
   stores: BalanceStore[];
   app: ReturnType<typeof createApp>['app'];
   upgrade: ReturnType<typeof createApp>['upgrade'];
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,8 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     recoveryIntervalMs: 50,
     ...options.service,
   });
+  const metrics = new Metrics();
+  metrics.watch(balance);
   try {
     await balance.open();
   } catch (error) {
@@ -60,6 +64,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     balance,
     history: journal,
     logger,
+    metrics,
     config: {
       API_TOKEN: options.apiToken,
       CORS_ORIGINS: options.corsOrigins,
@@ -73,6 +78,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     stores,
     app,
     upgrade,
+    metrics,
     async close() {
       close();
       await balance.close();

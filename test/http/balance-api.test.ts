@@ -186,7 +186,7 @@ describe('anything else', () => {
     const lines: { level: number; req: { id: string; method: string }; res: { statusCode: number } }[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) });
     await open();
-    const { app } = createApp({ balance: service!.balance, history: service!.journal, logger: pino({ level: 'debug' }, sink), config: { API_TOKEN: undefined, CORS_ORIGINS: undefined } });
+    const { app } = createApp({ balance: service!.balance, history: service!.journal, metrics: service!.metrics, logger: pino({ level: 'debug' }, sink), config: { API_TOKEN: undefined, CORS_ORIGINS: undefined } });
     await request(app).get('/virtual_balance').set('X-Request-Id', 'poll-1');
     await request(app).post('/virtual_balance').send({ balance: 1 });
     await request(app).post('/virtual_balance').send({ balance: -1 });

@@ -138,6 +138,7 @@ describe('live updates', () => {
     const fast = createApp({
       balance: service!.balance,
       history: service!.journal,
+      metrics: service!.metrics,
       logger: pino({ level: 'silent' }),
       config: { API_TOKEN: undefined, CORS_ORIGINS: undefined },
       heartbeatMs: 20,
