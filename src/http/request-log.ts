@@ -40,7 +40,8 @@ export function requestLog(logger: Logger): RequestHandler {
           res: { statusCode: res.statusCode },
           ...(!res.writableFinished && { aborted: true }),
           responseTime: Math.round(performance.now() - started),
-          ...(error && { err: error }),
+          // An unreachable upstream needs its reason, not a stack trace of the proxy.
+          ...(error instanceof UpstreamError ? { upstream: error.message } : error && { err: error }),
         },
         `${req.method} ${req.originalUrl} ${res.statusCode}`,
       );
