@@ -180,6 +180,24 @@ describe('forwarding what balance-sync does not own', () => {
     expect(res.body.parts).toContainEqual({ name: 'file', filename: 'model.h5', size: file.length, sha256: sha256(file) });
   });
 
+  it('forwards an upload sent the way curl sends large ones, with Expect: 100-continue', async () => {
+    await front();
+    const host = await listen();
+    const file = randomBytes(2 * 1024 * 1024);
+    const [port] = host.split(':').slice(1);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = rawRequest({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/echo', headers: { Expect: '100-continue', 'Content-Length': file.length } });
+      req.on('continue', () => req.end(file));
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ body_length: file.length, body_sha256: sha256(file) });
+  });
+
   it("relays the upstream's 500 as it is: status, body and headers", async () => {
     const { app } = await front();
     const res = await request(app).get('/error500');
