@@ -64,6 +64,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private stale = false;
   private stateVersion = 0;
   private recoveryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
   private readonly keys: IdempotencyMemory;
   private readonly now: () => number;
   private readonly pipeline = new GroupCommit<Job>((jobs) => this.commit(jobs));
@@ -112,12 +113,15 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   /** A change of the balance, durable in the journal and both files before it resolves. */
   submit(request: ChangeRequest): Promise<ChangeOutcome> {
+    if (this.closed) return Promise.reject(new StorageUnavailableError('the service is shutting down; try again'));
     if (!this.healthy) return Promise.reject(recovering());
     return new Promise((resolve, reject) => this.pipeline.enqueue({ kind: 'change', request, resolve, reject }));
   }
 
   /** Looks for edits other processes made to the files and adopts them. */
   sync(): Promise<void> {
+    // Once closed, the journal and the folder lock are about to go: the next start reconciles instead.
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => this.pipeline.enqueue({ kind: 'sync', resolve }));
   }
 
@@ -144,8 +148,9 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     return { ready: this.healthy, files_agree: filesAgree, revision: this.current?.revision ?? null, balance, files };
   }
 
-  /** Lets queued changes finish, then stops background work. */
+  /** Lets queued changes finish, then stops background work; later changes are refused (503). */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
     await this.pipeline.idle();

@@ -33,7 +33,10 @@ export interface Forwarder {
   middleware: RequestHandler;
   /** For the HTTP server's `upgrade` event: WebSockets to the legacy backend. */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
-  /** Drops pooled upstream connections. */
+  /**
+   * Ends what never ends by itself — forwarded event streams and WebSockets — so the server can close;
+   * other forwarded requests are left to finish. Idle upstream connections close on their own.
+   */
   close(): void;
 }
 
@@ -68,6 +71,10 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
   // a request sent on a connection the upstream is closing would fail with a 502 it did not earn.
   const agent = new (target.startsWith('https:') ? HttpsAgent : HttpAgent)({ keepAlive: true, scheduling: 'lifo', timeout: IDLE_UPSTREAM_MS });
 
+  // What close() ends: a long answer the client follows (an event stream), and upgraded sockets.
+  const streams = new Set<IncomingMessage>();
+  const sockets = new Set<Socket>();
+
   const proxy = createProxyMiddleware<Request, Response>({
     target,
     agent,
@@ -84,6 +91,10 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
         clearTimeout(forward.timer);
         observe?.(proxyRes.statusCode ?? 0, (performance.now() - forward.started) / 1000);
         const relay = () => {
+          if (String(proxyRes.headers['content-type']).startsWith('text/event-stream')) {
+            streams.add(proxyRes);
+            res.once('close', () => streams.delete(proxyRes));
+          }
           relayHead(proxyRes, res);
           pipeline(proxyRes, res, () => {}); // a client that goes away destroys the upstream answer too
         };
@@ -127,8 +138,15 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
 
   return {
     middleware,
-    upgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
-    close: () => agent.destroy(),
+    upgrade(req, socket, head) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      proxy.upgrade(req, socket, head);
+    },
+    close() {
+      for (const stream of streams) stream.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
   };
 }
 

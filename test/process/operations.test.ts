@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startLegacyBackend } from '../helpers/legacy-backend.ts';
 import { json, post, startExpectingFailure, startServer } from '../helpers/server-process.ts';
 import { ATS, VB } from '../helpers/service.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -115,4 +118,22 @@ describe('graceful shutdown', () => {
       expect(vb).toBe(newest.balance);
     }
   });
+
+  it('in front of the legacy backend: forwarded event streams and WebSockets do not hold the shutdown up', async () => {
+    const dir = await tempDir();
+    const legacy = await startLegacyBackend({ dataDir: dir });
+    cleanups.push(() => void legacy.stop());
+    const server = await startServer({ DATA_DIR: dir, UPSTREAM_URL: legacy.url });
+    const stream = await fetch(`${server.url}/events`);
+    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
+    await once(socket, 'message'); // the legacy backend's greeting: the socket is through
+    cleanups.push(() => socket.terminate());
+
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    void stream.body?.cancel().catch(() => {});
+  });
 });
+
