@@ -11,6 +11,7 @@ import { BalanceFile, tradingStateShape, balanceFileShape } from '../../src/stor
 import { fsyncDirectory } from '../../src/store/durable-write.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { Journal } from '../../src/store/journal.ts';
+import { watchFiles } from '../../src/watch/file-watcher.ts';
 
 export const VB = 'virtual_balance.json';
 export const ATS = 'auto_trading_state.json';
@@ -33,6 +34,8 @@ export interface TestServiceOptions {
   /** The legacy backend to forward unowned routes to. */
   upstreamUrl?: string;
   upstreamTimeoutMs?: number;
+  /** Follow outside edits as the server does (chokidar and the fingerprint poll). */
+  watch?: boolean;
   /** Wraps the real stores, for faults the disk cannot produce on demand. */
   wrapStores?: (stores: BalanceStore[]) => BalanceStore[];
   service?: Partial<BalanceServiceOptions>;
@@ -60,6 +63,11 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     await journal.close();
     throw error;
   }
+  const watcher = options.watch
+    ? watchFiles(dir, [VB, ATS], balance, (error) => {
+        throw error;
+      })
+    : null;
   const { app, upgrade, close } = createApp({
     balance,
     history: journal,
@@ -80,6 +88,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     upgrade,
     metrics,
     async close() {
+      await watcher?.close();
       close();
       await balance.close();
       await journal.close();

@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { watchFiles, type FileWatcher } from '../../src/watch/file-watcher.ts';
 import { startLegacyBackend, type LegacyBackend } from '../helpers/legacy-backend.ts';
 import { ATS, openService, VB, type TestService, type TestServiceOptions } from '../helpers/service.ts';
 import { connect, type SseClient } from '../helpers/sse.ts';
@@ -10,17 +9,15 @@ import { readJson, tempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let service: TestService | undefined;
-let watcher: FileWatcher | undefined;
 let backend: LegacyBackend | undefined;
 let server: import('node:http').Server | undefined;
 let client: SseClient | undefined;
 afterEach(async () => {
   client?.close();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await watcher?.close();
   await service?.close();
   await backend?.stop();
-  service = watcher = backend = server = client = undefined;
+  service = backend = server = client = undefined;
 });
 
 async function open(options: TestServiceOptions = {}, seed?: (dir: string) => Promise<void>) {
@@ -74,10 +71,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts outside edits adopted and stale write-backs refused, by file', async () => {
-    const { dir, app } = await open();
-    watcher = watchFiles(dir, [VB, ATS], service!.balance, (error) => {
-      throw error;
-    });
+    const { dir, app } = await open({ watch: true });
     const cached = await readJson(join(dir, ATS));
     await request(app).post('/virtual_balance').send({ balance: 500 }).expect(200);
     await writeFile(join(dir, ATS), JSON.stringify({ ...cached, enabled: true }));

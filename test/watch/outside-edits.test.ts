@@ -3,26 +3,20 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import writeFileAtomic from 'write-file-atomic';
-import { watchFiles, type FileWatcher } from '../../src/watch/file-watcher.ts';
 import { ATS, openService, VB, type TestService } from '../helpers/service.ts';
 import { readJson, tempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let service: TestService | undefined;
-let watcher: FileWatcher | undefined;
 afterEach(async () => {
-  await watcher?.close();
   await service?.close();
-  service = watcher = undefined;
+  service = undefined;
 });
 
 async function open(seedState?: object) {
   const dir = await tempDir();
   if (seedState) await writeFile(join(dir, ATS), JSON.stringify(seedState, null, 2));
-  service = await openService(dir);
-  watcher = watchFiles(dir, [VB, ATS], service.balance, (error) => {
-    throw error;
-  });
+  service = await openService(dir, { watch: true });
   await service.balance.sync();
   return { dir, app: service.app };
 }

@@ -3,17 +3,14 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Log } from '../../src/domain/ports.ts';
-import { watchFiles, type FileWatcher } from '../../src/watch/file-watcher.ts';
 import { ATS, openService, type TestService } from '../helpers/service.ts';
 import { readJson, tempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let service: TestService | undefined;
-let watcher: FileWatcher | undefined;
 afterEach(async () => {
-  await watcher?.close();
   await service?.close();
-  service = watcher = undefined;
+  service = undefined;
 });
 
 const warnings: { details: Record<string, unknown>; message: string }[] = [];
@@ -23,10 +20,7 @@ async function open(seed: object) {
   warnings.length = 0;
   const dir = await tempDir();
   await writeFile(join(dir, ATS), JSON.stringify(seed, null, 2));
-  service = await openService(dir, { service: { log } });
-  watcher = watchFiles(dir, ['virtual_balance.json', ATS], service.balance, (error) => {
-    throw error;
-  });
+  service = await openService(dir, { service: { log }, watch: true });
   return { dir, app: service.app };
 }
 
