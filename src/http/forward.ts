@@ -42,6 +42,8 @@ export interface Forwarder {
 
 interface InFlight {
   started: number;
+  /** The upstream's status line and headers arrived: from then on, no error envelope can be the answer. */
+  answered: boolean;
   timer: NodeJS.Timeout;
   proxyReq?: ClientRequest;
   next: NextFunction;
@@ -88,9 +90,16 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
       proxyRes: (proxyRes, req, res) => {
         const forward = inFlight(res);
         if (!forward || res.writableEnded || res.destroyed) return void proxyRes.destroy();
+        forward.answered = true;
         clearTimeout(forward.timer);
         observe?.(proxyRes.statusCode ?? 0, (performance.now() - forward.started) / 1000);
         const relay = () => {
+          // The client may have gone, or the upstream may have dropped its answer, while the files were adopted.
+          if (res.destroyed || res.headersSent || proxyRes.destroyed) {
+            proxyRes.destroy();
+            res.destroy();
+            return;
+          }
           if (String(proxyRes.headers['content-type']).startsWith('text/event-stream')) {
             streams.add(proxyRes);
             res.once('close', () => streams.delete(proxyRes));
@@ -110,7 +119,7 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
         const forward = inFlight(res);
         if (res.writableEnded) return;
         // An answer already under way cannot become an error envelope: cut it, so the client sees it is incomplete.
-        if (res.headersSent || !forward) return void res.destroy();
+        if (res.headersSent || !forward || forward.answered) return void res.destroy();
         clearTimeout(forward.timer);
         observe?.(502, null);
         forward.next(new UpstreamError(502, (error as NodeJS.ErrnoException).code ?? error.message));
@@ -123,6 +132,7 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
     req.headers['x-request-id'] = String(res.getHeader('x-request-id'));
     const forward: InFlight = {
       started: performance.now(),
+      answered: false,
       next,
       timer: setTimeout(() => {
         forward.proxyReq?.destroy();

@@ -175,6 +175,13 @@ export async function startLegacyBackend(options: LegacyBackendOptions): Promise
     },
     'GET /error500': (_req, res) => send(res, 500, { detail: 'legacy failure' }, { 'x-legacy-trace': 'trace-500' }),
     'GET /drop': (req) => void req.socket.destroy(),
+    // A worker killed mid-answer, after it booked a trade: the status line and headers go out, then
+    // the connection is reset while balance-sync is adopting the booking.
+    'POST /crash-mid-answer': async (req, res) => {
+      await writeLikeLegacy(tradingPath, { ...(await loadState()), balance: 12_345.67 });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' }).write('{"status":');
+      setTimeout(() => req.socket.resetAndDestroy(), 1);
+    },
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -349,6 +349,18 @@ describe('own routes', () => {
 });
 
 describe('when the upstream fails', () => {
+  it('survives an upstream that starts an answer to a change and then drops it: the client sees it cut, the service keeps answering', async () => {
+    const { app } = await front();
+    const host = await listen();
+    const outcome = await fetch(`http://${host}/crash-mid-answer`, { method: 'POST' }).then(
+      async (res) => `status ${res.status}, body ${await res.text().then(() => 'complete', () => 'cut')}`,
+      () => 'cut',
+    );
+    expect(outcome).toMatch(/cut/);
+    await request(app).get('/virtual_balance').expect(200);
+    expect(await fetch(`http://${host}/virtual_balance`).then((res) => res.status)).toBe(200);
+  });
+
   it('answers 502 in the envelope when the upstream drops the connection before answering', async () => {
     const { app } = await front();
     const res = await request(app).get('/drop').expect(502);
