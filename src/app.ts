@@ -17,6 +17,7 @@ import { operatorPage } from './http/operator-page.ts';
 import { ownRoutes } from './http/own-routes.ts';
 import { Representations } from './http/representations.ts';
 import { requestLog } from './http/request-log.ts';
+import { requestTarget } from './http/request-target.ts';
 import { answerOverHttp } from './http/upgrade.ts';
 import { UpstreamProbe } from './http/upstream-probe.ts';
 import type { Metrics } from './metrics/metrics.ts';
@@ -70,6 +71,7 @@ export function createApp({ balance, history, logger, metrics, config, heartbeat
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLog(logger));
+  app.use(requestTarget);
   app.use((req, res, next) => {
     const url = own.claim(req.url);
     if (url === null) return next();

@@ -52,10 +52,11 @@ export function ownRoutes(table: RouteTable, before: RequestHandler, subtrees: R
 }
 
 /**
- * The path as a server behind us might understand it: percent-escapes decoded, dot segments and
- * repeated slashes resolved, no trailing slash. Express matches paths case-insensitively; the legacy
- * backend may also decode or normalize, so `/Virtual_Balance/`, `/virtual%5Fbalance` and
- * `//x/../virtual_balance` all name the service's own route and must never reach the upstream.
+ * The path as a server behind us might understand it: percent-escapes decoded, backslashes read as
+ * slashes (as the proxy's URL parsing does), dot segments and repeated slashes resolved, no trailing
+ * slash. Express matches paths case-insensitively; the legacy backend may also decode or normalize,
+ * so `/Virtual_Balance/`, `/virtual%5Fbalance`, `/x\..\balance` and `//x/../virtual_balance` all
+ * name the service's own routes and must never reach the upstream.
  */
 export function canonicalPath(path: string): string {
   let decoded = path;
@@ -64,6 +65,6 @@ export function canonicalPath(path: string): string {
   } catch {
     // A malformed escape: match on the raw text.
   }
-  const normal = posix.normalize(`/${decoded}`);
+  const normal = posix.normalize(`/${decoded.replaceAll('\\', '/')}`);
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }

@@ -301,7 +301,17 @@ describe('own routes', () => {
     expect(reached(path)).toEqual([]);
   });
 
-  it.each(['/Virtual_Balance', '/virtual_balance/', '/virtual%5Fbalance', '//virtual_balance', '/x/../virtual_balance', '/balance/.'])(
+  it.each([
+    '/Virtual_Balance',
+    '/virtual_balance/',
+    '/virtual%5Fbalance',
+    '//virtual_balance',
+    '/x/../virtual_balance',
+    '/balance/.',
+    '/x\\..\\virtual_balance',
+    '/virtual_balance#fragment',
+    'http://legacy.example/virtual_balance',
+  ])(
     'treats %s as its own /virtual_balance or /balance, never forwarding it',
     async (path) => {
       const { backend } = await front();
@@ -313,6 +323,15 @@ describe('own routes', () => {
       expect(backend.requests.filter((r) => r.method === 'POST')).toEqual([]);
     },
   );
+
+  it('requires its own token for an own route named in the absolute form, which the legacy backend would have taken', async () => {
+    const { backend } = await front({ service: { apiToken: 'secret' } });
+    const host = await listen();
+    const response = await within(startRequest(host, 'POST', 'http://anything.example/virtual_balance/reset', {}), 2_000, 'an answer');
+    await rest(response);
+    expect(response.statusCode).toBe(401);
+    expect(backend.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  });
 
   it('never forwards a WebSocket upgrade on an own path, and does not leave it hanging', async () => {
     await front();

@@ -1,0 +1,25 @@
+// Every request reduced to the origin form (a path and a query) before anything is decided on it.
+
+import type { RequestHandler } from 'express';
+import { HttpError } from '../domain/errors.ts';
+
+/**
+ * RFC 9112 §3.2.2: a server must accept the absolute form (`POST http://host/virtual_balance`) and
+ * treat it as its path. Left as it is, it would not look like an own path, yet a proxy would forward
+ * only its path: the legacy backend's own balance routes reached around the service, and its token.
+ * A fragment is never part of a request target; it is dropped for the same reason.
+ */
+export const requestTarget: RequestHandler = (req, _res, next) => {
+  const url = req.url;
+  if (url.startsWith('/')) {
+    const hash = url.indexOf('#');
+    if (hash >= 0) req.url = url.slice(0, hash);
+    return next();
+  }
+  if (/^https?:\/\//i.test(url) && URL.canParse(url)) {
+    const { pathname, search } = new URL(url);
+    req.url = pathname + search;
+    return next();
+  }
+  next(new HttpError(400, 'the request target must be a path such as /virtual_balance'));
+};
