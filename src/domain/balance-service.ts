@@ -222,8 +222,9 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   /** Settles the balance from what the files and the journal hold, and serves it. */
   private async reconcileFromDisk(): Promise<void> {
-    const { snapshot, quarantined } = await settleFromDisk({ ...this.options, now: this.now });
+    const { snapshot, quarantined, staleRefused } = await settleFromDisk({ ...this.options, now: this.now });
     for (const file of quarantined) this.emit('quarantined', { file });
+    for (const file of staleRefused) this.emit('staleRefused', { file });
     this.current = snapshot;
     this.stale = false;
     this.healthy = true;

@@ -3,7 +3,7 @@
 import { formatAmount } from './amount.ts';
 import { adoptExternal, type Snapshot } from './change.ts';
 import type { BalanceStore, JournalEntry, JournalPort, Log, Observation } from './ports.ts';
-import { judgeWriteBack } from './stale-write-back.ts';
+import { judgeWriteBack, mayBeStale } from './stale-write-back.ts';
 
 export interface OutsideEdits {
   /** The balance after adopting every outside balance, oldest edit first. */
@@ -24,7 +24,7 @@ export interface OutsideEdits {
  * follows to rewrite: their last-seen balance no longer matches.
  */
 export async function observeOutsideEdits(
-  { stores, journal, log, now }: { stores: readonly BalanceStore[]; journal: Pick<JournalPort, 'balanceAt'>; log: Log; now: () => number },
+  { stores, journal, log, now }: { stores: readonly BalanceStore[]; journal: Pick<JournalPort, 'writeBackHistory'>; log: Log; now: () => number },
   current: Snapshot,
   rereadAll: boolean,
 ): Promise<OutsideEdits> {
@@ -45,12 +45,19 @@ export async function observeOutsideEdits(
   valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
   for (const { store, state } of valid) {
     if (state.balance === snapshot.balance) continue;
-    if (state.revision !== null && state.revision < snapshot.revision) {
-      const verdict = judgeWriteBack(state, snapshot, await journal.balanceAt(state.revision));
+    if (mayBeStale(state, snapshot)) {
+      const verdict = judgeWriteBack(state, snapshot, await journal.writeBackHistory(state.revision as number, store.name));
       if (verdict.stale) {
         // The file keeps its other fields; the save that follows writes the current balance back into it.
         log.warn(
-          { file: store.name, fileRevision: state.revision, revision: snapshot.revision, fileBalance: formatAmount(state.balance), balance: formatAmount(snapshot.balance) },
+          {
+            file: store.name,
+            fileRevision: state.revision,
+            revision: snapshot.revision,
+            fileBalance: formatAmount(state.balance),
+            balance: formatAmount(snapshot.balance),
+            reason: verdict.reason,
+          },
           'refused a stale write-back: kept the current balance and adopted the other fields',
         );
         staleRefused.push(store.name);

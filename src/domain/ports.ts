@@ -2,6 +2,7 @@
 
 import type { Amount } from './amount.ts';
 import type { FileState } from './reconcile.ts';
+import type { WriteBackHistory } from './stale-write-back.ts';
 
 /** Where the domain reports what it did; pino's logger is one. */
 export interface Log {
@@ -88,6 +89,6 @@ export interface JournalPort {
   append(entries: readonly JournalEntry[]): Promise<() => Promise<void>>;
   /** Bounds disk use after a successful commit. */
   compact(): Promise<void>;
-  /** The balance recorded at exactly `revision`, or null when the journal does not hold that revision. */
-  balanceAt(revision: number): Promise<Amount | null>;
+  /** What the journal knows since `revision`, for judging a write-back of `file` (see stale-write-back.ts). */
+  writeBackHistory(revision: number, file: string): Promise<WriteBackHistory>;
 }

@@ -1,7 +1,7 @@
 // The start-up decision: which of the two files (or the journal) holds the true balance.
 
 import { formatAmount, type Amount } from './amount.ts';
-import { judgeWriteBack } from './stale-write-back.ts';
+import { judgeWriteBack, mayBeStale, type WriteBackHistory } from './stale-write-back.ts';
 
 
 /** What one file held when it was read. `revision` is the one the service recorded in it, if any. */
@@ -22,8 +22,8 @@ export interface JournalHead {
 export interface NamedState {
   name: string;
   state: FileState;
-  /** The journal's balance at the revision recorded in the file (null: not held); only needed below the journal's head. */
-  balanceAtRevision?: Amount | null;
+  /** What the journal knows since the revision recorded in the file; only needed for a possible stale write-back. */
+  history?: WriteBackHistory;
 }
 
 export interface ReconcileInput {
@@ -62,9 +62,8 @@ interface Candidate {
 export function reconcile({ files, journal, initialBalance }: ReconcileInput): Decision {
   const candidates: Candidate[] = [];
   const stale: string[] = [];
-  for (const [rank, { name, state, balanceAtRevision = null }] of files.entries()) {
-    // A legacy process wrote back, while the service was down, a copy it read before the journal's last change.
-    if (state.status === 'valid' && journal && judgeWriteBack(state, journal, balanceAtRevision).stale) {
+  for (const [rank, { name, state, history }] of files.entries()) {
+    if (state.status === 'valid' && journal && history && isStaleWriteBack(state, journal, history)) {
       stale.push(name);
     } else if (state.status === 'valid') {
       // Whole milliseconds, like the journal's times: within one, the revision decides.
@@ -110,6 +109,15 @@ export function reconcile({ files, journal, initialBalance }: ReconcileInput): D
     disagreed: runnerUp !== undefined,
     stale,
   };
+}
+
+/**
+ * A legacy process wrote back, while the service was stopped, a copy it had read before the journal's
+ * last change. Only a write made after that change counts: a file merely behind the journal (a crash
+ * between the journal and the files) is rolled forward, not refused.
+ */
+export function isStaleWriteBack(state: Extract<FileState, { status: 'valid' }>, journal: JournalHead, history: WriteBackHistory): boolean {
+  return state.mtimeMs > journal.atMs && mayBeStale(state, journal) && judgeWriteBack(state, journal, history).stale;
 }
 
 function explain(winner: Candidate, runnerUp: Candidate | undefined, count: number): string {

@@ -5,6 +5,7 @@ import { formatAmount, type Amount } from './amount.ts';
 import { toRecord, type Snapshot } from './change.ts';
 import type { BalanceStore, JournalEntry, JournalPort, Log } from './ports.ts';
 import { reconcile, type FileState } from './reconcile.ts';
+import { mayBeStale } from './stale-write-back.ts';
 import { rewrite } from './commit/write-through.ts';
 import { StartupRefusedError } from './startup-refused.ts';
 
@@ -18,14 +19,14 @@ export interface SettleDeps {
 }
 
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
-export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[] }> {
+export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
   const head = journal.last();
   const files = await Promise.all(
     stores.map(async (store) => {
       const { state } = await store.read();
-      // Only a file recording an older revision than the journal's head can be a stale write-back.
-      const older = state.status === 'valid' && state.revision !== null && head !== null && state.revision < head.revision;
-      return { store, name: store.name, state, ...(older && { balanceAtRevision: await journal.balanceAt(state.revision as number) }) };
+      // The journal is asked only about a file written after its last change with an older revision.
+      const suspect = state.status === 'valid' && head !== null && state.mtimeMs > Date.parse(head.at) && mayBeStale(state, head);
+      return { store, name: store.name, state, ...(suspect && { history: await journal.writeBackHistory(state.revision as number, store.name) }) };
     }),
   );
   const decision = reconcile({
@@ -44,8 +45,12 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     quarantined.push(store.name);
     log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
   }
-  for (const name of decision.stale) {
-    log.warn({ file: name, revision: head?.revision, balance: head && formatAmount(head.balance) }, 'refused a stale write-back made while the service was stopped; keeping its other fields');
+  for (const { name, state } of files.filter(({ name }) => decision.stale.includes(name))) {
+    if (state.status !== 'valid' || !head) continue;
+    log.warn(
+      { file: name, fileRevision: state.revision, revision: head.revision, fileBalance: formatAmount(state.balance), balance: formatAmount(head.balance) },
+      'refused a stale write-back made while the service was stopped: kept the current balance and the file\'s other fields',
+    );
   }
   if (decision.disagreed) {
     const described = Object.fromEntries(files.map(({ name, state }) => [name, describe(state)]));
@@ -68,7 +73,7 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
   );
   await syncFolder();
   log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
-  return { snapshot, quarantined };
+  return { snapshot, quarantined, staleRefused: decision.stale };
 }
 
 const reasonOf = (state: FileState) => (state.status === 'corrupt' ? state.reason : 'unreadable');

@@ -4,6 +4,7 @@ import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Amount } from '../domain/amount.ts';
 import type { JournalEntry, JournalPort } from '../domain/ports.ts';
+import type { WriteBackHistory } from '../domain/stale-write-back.ts';
 import { fsyncDirectory } from './durable-write.ts';
 import { decodeEntry, encodeEntry } from './journal-line.ts';
 
@@ -117,12 +118,14 @@ export class Journal implements JournalPort {
   }
 
   /** Reads back from the newest entry only as far as `revision`: recent revisions cost one read. */
-  async balanceAt(revision: number): Promise<Amount | null> {
+  async writeBackHistory(revision: number, file: string): Promise<WriteBackHistory> {
+    const echoes: Amount[] = [];
     for await (const entry of this.newestFirst()) {
-      if (entry.revision === revision) return entry.balance;
-      if (entry.revision < revision) return null;
+      if (entry.revision === revision) return { atRevision: entry.balance, echoes };
+      if (entry.revision < revision) break;
+      if (entry.source === `external:${file}`) echoes.push(entry.balance);
     }
-    return null;
+    return { atRevision: null, echoes };
   }
 
   /** Every entry at or after `sinceMs`, newest first. */

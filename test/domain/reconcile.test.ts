@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asAmount, type Amount } from '../../src/domain/amount.ts';
 import { reconcile, type FileState, type JournalHead } from '../../src/domain/reconcile.ts';
+import type { WriteBackHistory } from '../../src/domain/stale-write-back.ts';
 
 const amount = (value: number): Amount => asAmount(BigInt(Math.round(value * 1e8)));
 const valid = (balance: number, mtimeMs: number, revision: number | null = null): FileState => ({ status: 'valid', balance: amount(balance), mtimeMs, revision });
@@ -9,11 +10,11 @@ const corrupt: FileState = { status: 'corrupt', reason: 'not JSON' };
 const noBalance: FileState = { status: 'no-balance', revision: null };
 const initialBalance = amount(10_000);
 
-const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null, atsBalanceAtRevision: Amount | null = null) =>
+const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null, atsHistory?: WriteBackHistory) =>
   reconcile({
     files: [
       { name: 'virtual_balance.json', state: vb },
-      { name: 'auto_trading_state.json', state: ats, balanceAtRevision: atsBalanceAtRevision },
+      { name: 'auto_trading_state.json', state: ats, ...(atsHistory && { history: atsHistory }) },
     ],
     journal,
     initialBalance,
@@ -83,12 +84,17 @@ describe('start-up reconciliation', () => {
   });
 
   it('refuses a stale write-back made while stopped: a newer copy of an older revision with that revision\'s balance', () => {
-    const decision = decide(valid(5_000, 1_000, 8), valid(1_000, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, amount(1_000));
+    const decision = decide(valid(5_000, 1_000, 8), valid(1_000, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, { atRevision: amount(1_000), echoes: [] });
     expect(decision).toMatchObject({ balance: amount(5_000), winner: 'virtual_balance.json', revision: 8, isChange: false, stale: ['auto_trading_state.json'] });
   });
 
+  it('rolls forward, without calling it stale, a file merely behind the journal (a crash between the journal and the files)', () => {
+    const decision = decide(valid(1_000, 900, 3), valid(1_000, 901, 3), { balance: amount(5_000), atMs: 999, revision: 4 }, { atRevision: amount(1_000), echoes: [] });
+    expect(decision).toMatchObject({ balance: amount(5_000), winner: 'journal', stale: [] });
+  });
+
   it('adopts a newer copy of an older revision whose balance was changed: a deliberate edit', () => {
-    const decision = decide(valid(5_000, 1_000, 8), valid(1_234, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, amount(1_000));
+    const decision = decide(valid(5_000, 1_000, 8), valid(1_234, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, { atRevision: amount(1_000), echoes: [] });
     expect(decision).toMatchObject({ balance: amount(1_234), winner: 'auto_trading_state.json', revision: 9, isChange: true, stale: [] });
   });
 });

@@ -30,6 +30,15 @@ async function openJournal(dir: string, options: Partial<JournalOptions> = {}) {
 }
 
 describe('the journal', () => {
+  it('tells what it knows since a revision: its balance, and what one file wrote after it, reading back only that far', async () => {
+    const dir = await tempDir();
+    const { journal } = await openJournal(dir);
+    const external = { source: 'external:auto_trading_state.json' };
+    await journal.append([entry(1), entry(2, Date.now(), external), entry(3), entry(4, Date.now(), external), entry(5, Date.now(), { source: 'external:virtual_balance.json' })]);
+    expect(await journal.writeBackHistory(2, 'auto_trading_state.json')).toEqual({ atRevision: entry(2).balance, echoes: [entry(4).balance] });
+    expect(await journal.writeBackHistory(0, 'auto_trading_state.json')).toEqual({ atRevision: null, echoes: [entry(4).balance, entry(2).balance] });
+  });
+
   it('writes one JSON line per entry and reads amounts back exactly', async () => {
     const dir = await tempDir();
     const { journal } = await openJournal(dir);

@@ -70,6 +70,20 @@ describe('stale write-backs by a legacy process that cached the trading state', 
     expect(history.filter((e) => e.source.startsWith('external:'))).toEqual([]);
   });
 
+  it('refuses the echo of a balance the same writer booked earlier: a toggle after an acknowledged change keeps that change', async () => {
+    const { dir, app } = await open({ enabled: false, balance: 10000 });
+    const memory = await readJson(join(dir, ATS)); // loaded once, at revision 1; never read again
+    memory.balance = 10050; // the legacy process books a trade in memory and saves the whole state
+    await legacyDump(join(dir, ATS), memory);
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 10050, 1_000, 'the booking');
+    await request(app).post('/virtual_balance').send({ balance: 20000 }).expect(200);
+
+    await legacyDump(join(dir, ATS), { ...memory, enabled: true }); // a toggle: the whole state again
+    await waitFor(async () => (await status(app)).enabled === true, 1_000, 'the toggle');
+    expect((await request(app).get('/virtual_balance')).body.balance).toBe(20000);
+    await waitFor(async () => (await readJson(join(dir, ATS))).balance === 20000, 1_000, 'the balance written back');
+  });
+
   it('adopts a write-back whose balance differs from its revision\'s: a deliberate change', async () => {
     const { dir, app } = await open({ enabled: false, balance: 1000 });
     const cached = await readJson(join(dir, ATS));
