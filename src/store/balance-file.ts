@@ -1,6 +1,7 @@
 // Adapter over one legacy balance file: reads its balance, writes the keys the service owns,
 // and keeps every other byte of the file as it found it.
 
+import { realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
@@ -52,6 +53,8 @@ export class BalanceFile implements BalanceStore {
   private seenBalance: Amount | null = null;
   private ownText: string | null = null;
   private readonly quarantined: Quarantine;
+  /** Where the file really is: writes replace the file a symlink points to, not the link. */
+  private realPath: string;
 
   constructor(
     readonly path: string,
@@ -59,12 +62,13 @@ export class BalanceFile implements BalanceStore {
   ) {
     this.name = basename(path);
     this.role = shape.role;
-    this.quarantined = new Quarantine(path, (text) => 'value' in this.decode(text));
+    this.quarantined = new Quarantine((text) => 'value' in this.decode(text));
+    this.realPath = path;
   }
 
   async read(): Promise<Observation> {
     // A stalled writer that finished in a quarantined copy: its write is the file's newest version.
-    const restoredFrom = await this.quarantined.restoreFinished();
+    const restoredFrom = await this.quarantined.restoreFinished(async () => !(await this.targetChanged()));
     let observed = await this.readOnce();
     if (observed.state.status === 'corrupt') {
       // Legacy writers truncate then write: give a half-written file the chance to finish.
@@ -85,7 +89,7 @@ export class BalanceFile implements BalanceStore {
       [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
     };
     const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
-    const staged = await stageFile(this.path, doc.text, this.seen);
+    const staged = await stageFile(this.realPath, doc.text, this.seen);
     return {
       commit: async () => {
         // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
@@ -106,7 +110,7 @@ export class BalanceFile implements BalanceStore {
   }
 
   async quarantine(): Promise<string> {
-    const aside = await this.quarantined.moveAside();
+    const aside = await this.quarantined.moveAside(this.realPath);
     this.seen = null;
     this.seenBalance = null;
     return aside;
@@ -125,6 +129,7 @@ export class BalanceFile implements BalanceStore {
   }
 
   private async readOnce(): Promise<Observation> {
+    this.realPath = await realpath(this.path).catch(() => this.path);
     const read = await readText(this.path);
     this.seen = read?.fingerprint ?? null;
     this.seenBalance = null;

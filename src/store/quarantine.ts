@@ -13,6 +13,8 @@ export const STALLED_WRITE_WINDOW_MS = 6_000;
 
 interface Watched {
   path: string;
+  /** The file it was moved aside from, and goes back to. */
+  target: string;
   until: number;
   /** The copy as last judged; null until it has been read once (the writer may finish during the rename). */
   judged: Fingerprint | null;
@@ -22,22 +24,21 @@ export class Quarantine {
   private watched: Watched[] = [];
 
   constructor(
-    private readonly target: string,
     /** Whether a text is a whole file again (parses, and has the shape the file needs). */
     private readonly isWhole: (text: string) => boolean,
     private readonly windowMs = STALLED_WRITE_WINDOW_MS,
   ) {}
 
-  /** Renames the target to `<target>.corrupt-<UTC timestamp>` and starts watching the copy. */
-  async moveAside(): Promise<string> {
+  /** Renames `target` to `<target>.corrupt-<UTC timestamp>` and starts watching the copy. */
+  async moveAside(target: string): Promise<string> {
     const stamp = new Date().toISOString().replace(/[-:]/g, '');
-    const aside = `${this.target}.corrupt-${stamp}`;
-    await rename(this.target, aside);
-    this.watched.push({ path: aside, until: Date.now() + this.windowMs, judged: null });
+    const aside = `${target}.corrupt-${stamp}`;
+    await rename(target, aside);
+    this.watched.push({ path: aside, target, until: Date.now() + this.windowMs, judged: null });
     return aside;
   }
 
-  /** Two stats' worth of cost: whether a watched copy may have something to say. */
+  /** One stat per watched copy: whether one may have something to say. */
   async changed(): Promise<boolean> {
     for (const copy of this.watched) {
       if (Date.now() > copy.until || !sameFingerprint(await fingerprintOf(copy.path), copy.judged)) return true;
@@ -46,11 +47,13 @@ export class Quarantine {
   }
 
   /**
-   * A watched copy that became a whole file and is newer than the target is renamed back over it,
-   * so it is read (and adopted) as the outside edit it is; returns its name. A copy still broken when
-   * its window ends is garbage after all, and stays where it is.
+   * A watched copy that became a whole file is renamed back over its target, so it is read (and
+   * adopted) as the outside edit it is; returns its name. It goes back unless another process wrote
+   * the target after the copy was finished: `targetIsOurs` says the target still holds what the
+   * service last wrote or read (the heal, most often, written after the stalled write began). A copy
+   * still broken when its window ends is garbage after all, and stays where it is.
    */
-  async restoreFinished(): Promise<string | null> {
+  async restoreFinished(targetIsOurs: () => Promise<boolean>): Promise<string | null> {
     const still: Watched[] = [];
     let restored: string | null = null;
     for (const copy of this.watched) {
@@ -70,10 +73,10 @@ export class Quarantine {
         if (open) still.push({ ...copy, judged: read.fingerprint });
         continue;
       }
-      // Newest wins, as at start-up: a write to the target after the stalled one finished stands.
-      const target = await fingerprintOf(this.target);
-      if (target === null || mtimeMsOf(read.fingerprint) >= mtimeMsOf(target)) {
-        await rename(copy.path, this.target);
+      // Against another process's write, newest wins, as at start-up.
+      const target = await fingerprintOf(copy.target);
+      if (target === null || (await targetIsOurs()) || mtimeMsOf(read.fingerprint) >= mtimeMsOf(target)) {
+        await rename(copy.path, copy.target);
         restored = copy.path;
       }
     }

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
@@ -88,4 +88,19 @@ describe('writing', () => {
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ balance: 2, written: 'by someone else' });
     expect(await readdir(dirname(path))).toEqual(['auto_trading_state.json']); // its temp file is gone too
   });
+
+  it('writes through a symlink to the file it points to, keeping the link', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'real'));
+    const real = join(dir, 'real', 'state.json');
+    const path = join(dir, 'auto_trading_state.json');
+    await writeFile(real, '{"balance": 1, "keep": true}');
+    await symlink(real, path);
+    const store = new BalanceFile(path, tradingStateShape);
+    await store.read();
+    await write(store, record);
+    expect((await lstat(path)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(real, 'utf8'))).toMatchObject({ balance: 15000, keep: true });
+  });
 });
+
