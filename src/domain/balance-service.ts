@@ -41,7 +41,7 @@ type Job = ChangeJob | { kind: 'sync'; resolve: () => void };
 export interface BalanceServiceEvents {
   /** The served balance or trading state changed. */
   change: [Snapshot];
-  /** A batch reached the disk, or failed to: `raced` batches are tried again. */
+  /** A batch of changes or adoptions reached the disk, or failed to: `raced` batches are tried again. */
   saved: [{ outcome: Saved<unknown>['status']; seconds: number }];
   /** An outside edit of a file's balance was adopted. */
   adopted: [{ file: string }];
@@ -54,6 +54,7 @@ export interface BalanceServiceEvents {
 }
 
 const MAX_ATTEMPTS = 5;
+const RETRY_AFTER_FAILURE_MS = 1_000;
 
 const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');
 
@@ -65,6 +66,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private stateVersion = 0;
   private recoveryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private retryAfterMs = 0;
   private readonly keys: IdempotencyMemory;
   private readonly now: () => number;
   private readonly pipeline = new GroupCommit<Job>((jobs) => this.commit(jobs));
@@ -131,7 +133,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
    */
   async syncIfChanged(): Promise<void> {
     if (!this.healthy) return; // recovery runs on its own timer
-    if (this.stale) return this.sync();
+    if (this.stale) return this.now() >= this.retryAfterMs ? this.sync() : undefined;
     const changed = await Promise.all(this.options.stores.map((store) => store.hasChanged()));
     if (changed.some(Boolean)) await this.sync();
   }
@@ -172,12 +174,15 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     for (let tries = 1; ; tries++) {
       saved = await saveBatch({ ...this.options, now: this.now }, this.current, changes, { rereadAll: this.stale, remembered: (key) => this.keys.find(key) });
       this.stale = saved.status !== 'committed';
-      this.emit('saved', { outcome: saved.status, seconds: (performance.now() - started) / 1000 });
+      // A look that found nothing to write is not a save (most syncs are that).
+      if (saved.wrote || changes.length > 0) this.emit('saved', { outcome: saved.status, seconds: (performance.now() - started) / 1000 });
       for (const file of saved.quarantined) this.emit('quarantined', { file });
       // Another process wrote a file while this batch was being saved: adopt its edit, then apply the batch on top.
       if (saved.status !== 'raced' || tries >= MAX_ATTEMPTS) break;
     }
     if (saved.status === 'inconsistent') this.becomeUnhealthy();
+    // A fault (a file it may not read, say) is not retried on every poll: once a second is enough.
+    if (this.stale) this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
 
     const committed = saved.status === 'committed';
     for (const outcome of saved.outcomes) {
@@ -189,6 +194,9 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
         outcome.job.resolve({ snapshot: outcome.snapshot, replayed: outcome.replayed });
       }
     }
+    // Failing before anything was decided (reading a file, say) answers every change all the same.
+    const answered = new Set(saved.outcomes.map((outcome) => outcome.job));
+    for (const job of changes) if (!answered.has(job)) job.reject(new StorageUnavailableError());
     for (const job of syncs) job.resolve();
     if (!committed) return;
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,6 +109,18 @@ describe('a save that fails', () => {
     // A double fault resolves like a crash: to the attempted write, which reached the journal and a file.
     expect(await balances(dir)).toEqual([200, 200]);
     expect((await request(app).get('/virtual_balance').expect(200)).body.balance).toBe(200);
+  });
+});
+
+describe('a file that cannot be read', () => {
+  it('answers a change 503 at once, not never, and works again once the file can be read', async () => {
+    const { dir, app, ats } = await open();
+    await writeFile(join(dir, ATS), '{"balance": 100, "enabled": true}'); // changed on disk: the save must read it
+    ats.failReads('EACCES');
+    await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
+    ats.failReads(null);
+    await request(app).post('/virtual_balance').send({ balance: 300 }).expect(200);
+    expect(await balances(dir)).toEqual([300, 300]);
   });
 });
 

@@ -7,6 +7,7 @@ export type WritePhase = 'prepare' | 'commit';
 
 export class FaultyStore implements BalanceStore {
   private failures: { error: NodeJS.ErrnoException; skip: number; count: number; phase: WritePhase } | null = null;
+  private readFailure: NodeJS.ErrnoException | null = null;
 
   constructor(private readonly real: BalanceStore) {}
 
@@ -24,7 +25,13 @@ export class FaultyStore implements BalanceStore {
     this.failures = { error, skip, count, phase };
   }
 
+  /** Reads fail with `code` until called again with null (a file another user made unreadable). */
+  failReads(code: string | null): void {
+    this.readFailure = code === null ? null : Object.assign(new Error(`${code}: injected fault`), { code });
+  }
+
   read() {
+    if (this.readFailure) return Promise.reject(this.readFailure);
     return this.real.read();
   }
   hasChanged() {

@@ -70,6 +70,13 @@ describe('GET /metrics', () => {
     expect(after.get('balance_sync_save_duration_seconds_bucket{le="1"}')).toBe(after.get('balance_sync_save_duration_seconds_count'));
   });
 
+  it('does not count a look at the files that found nothing to write as a save', async () => {
+    const { app } = await open();
+    const before = (await scrape(app)).get('balance_sync_saves_total{outcome="committed"}');
+    for (let i = 0; i < 3; i++) await service!.balance.sync();
+    expect((await scrape(app)).get('balance_sync_saves_total{outcome="committed"}')).toBe(before);
+  });
+
   it('counts outside edits adopted and stale write-backs refused, by file', async () => {
     const { dir, app } = await open({ watch: true });
     const cached = await readJson(join(dir, ATS));

@@ -34,7 +34,8 @@ export interface Saved<Job> {
   staleRefused: string[];
   /** Corrupt files moved aside: that happened, whatever became of the save. */
   quarantined: string[];
-  failure?: unknown;
+  /** Something was to be written: a change, an adopted balance, a file to heal. */
+  wrote: boolean;
 }
 
 export async function saveBatch<Job extends { request: ChangeRequest }>(
@@ -43,7 +44,7 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
   jobs: readonly Job[],
   options: { rereadAll: boolean; remembered: (key: string) => Remembered | undefined },
 ): Promise<Saved<Job>> {
-  let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [] };
+  let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [], wrote: false };
   try {
     const outside = await observeOutsideEdits(deps, before, options.rereadAll);
     const plan = planBatch(outside.snapshot, jobs, { initialBalance: deps.initialBalance, at: new Date(deps.now()).toISOString(), remembered: options.remembered });
@@ -59,16 +60,17 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
     const requested = plan.entries.length > 0;
     // A request rewrites both files; otherwise only a file that no longer holds the balance (adopted from the other, healed, deleted).
     const stores = deps.stores.filter((store) => requested || store.lastSeen().balance !== plan.snapshot.balance);
+    saved.wrote = stores.length > 0 || outside.entries.length > 0;
     await writeThrough(deps, { entries: [...outside.entries, ...plan.entries], stores, record: toRecord(plan.snapshot), before: toRecord(before) });
     return { ...saved, status: 'committed' };
   } catch (error) {
     if (isRace(error)) {
       deps.log.info({ file: error.file }, 'a file changed while it was being saved; retrying on top of the outside edit');
-      return { ...saved, status: 'raced', failure: error };
+      return { ...saved, status: 'raced' };
     }
     const inconsistent = error instanceof RollbackFailedError;
     deps.log.error({ err: inconsistent ? error.failure : error, revision: before.revision }, 'a save failed; rolled back');
     if (inconsistent) deps.log.error({ err: error.rollbackFailure }, 'rollback failed; the service is unhealthy until the files can be reconciled');
-    return { ...saved, status: inconsistent ? 'inconsistent' : 'failed', failure: error };
+    return { ...saved, status: inconsistent ? 'inconsistent' : 'failed' };
   }
 }
