@@ -87,7 +87,7 @@ export function createApp({ balance, history, logger, metrics, config, heartbeat
     upgrade(req, socket, head) {
       const websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
       if (forwarder && websocket && own.claim(req.url ?? '/') === null) forwarder.upgrade(req, socket, head);
-      else answerOverHttp(app, req, socket);
+      else answerOverHttp(req, socket, head);
     },
     close() {
       balance.off('change', publish);

@@ -324,6 +324,35 @@ describe('own routes', () => {
     },
   );
 
+  it.each([
+    ['its own route', '/virtual_balance', 'balance-sync'],
+    ['a forwarded route', '/echo/h2c', 'legacy'],
+  ])('answers a POST that offers h2c (curl --http2 -d) on %s as HTTP/1.1, body and all', async (_what, path, servedBy) => {
+    await front();
+    const host = await listen();
+    const [hostname, port] = host.split(':');
+    const body = '{"balance": 77}';
+    const response = await within(
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = rawRequest({
+          hostname,
+          port: Number(port),
+          method: 'POST',
+          path,
+          headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAAQCAAAAAAIAAAAA', 'Content-Type': 'application/json' },
+        }, resolve);
+        cleanups.push(() => req.destroy());
+        req.on('error', reject).end(body);
+      }),
+      2_000,
+      'an answer',
+    );
+    const text = await rest(response);
+    expect(response.statusCode).toBe(200);
+    if (servedBy === 'legacy') expect(JSON.parse(text)).toMatchObject({ body_sha256: sha256(body) });
+    else expect(JSON.parse(text)).toMatchObject({ balance: 77 });
+  });
+
   it('requires its own token for an own route named in the absolute form, which the legacy backend would have taken', async () => {
     const { backend } = await front({ service: { apiToken: 'secret' } });
     const host = await listen();
