@@ -48,6 +48,11 @@ export interface PreparedWrite {
   commit(): Promise<void>;
   /** Throws it away: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
+  /**
+   * After commit(): puts the file's previous version back, as it was (an outside edit it held stays,
+   * to be adopted again); a file that did not exist gets `fallback`. Durable once the folder is synced.
+   */
+  revert(fallback: BalanceRecord): Promise<void>;
 }
 
 export interface BalanceStore {

@@ -5,6 +5,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { z } from 'zod';
 import type { BalanceService } from '../domain/balance-service.ts';
 import type { ChangeOp, ChangeRequest } from '../domain/change.ts';
+import { PreconditionFailedError } from '../domain/errors.ts';
 import type { JournalEntry } from '../domain/ports.ts';
 import { requireBearer } from './access.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -12,7 +13,7 @@ import { fromZod } from './errors.ts';
 import type { EventStream } from './events.ts';
 import { toJson } from './json.ts';
 import type { RouteTable } from './own-routes.ts';
-import { noneMatchHits, revisionsNamed } from './conditional.ts';
+import { matchHits, noneMatchHits, revisionsNamed } from './conditional.ts';
 import { balanceBody, etagOf, type Representation, type Representations } from './representations.ts';
 import { balanceChangeSchema, historyQuerySchema, idempotencyKeySchema, resetSchema } from './schemas.ts';
 
@@ -34,6 +35,9 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
 
 /** The polled path: headers and pre-encoded bytes straight to the socket, 304 when the client is current. */
 function sendRepresentation(req: Request, res: Response, { bytes, etag }: Representation): void {
+  // RFC 9110 §13.2.2: If-Match first (412 when it names another version), then If-None-Match.
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch !== undefined && !matchHits(ifMatch, etag)) throw new PreconditionFailedError();
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'no-cache');
   if (noneMatchHits(req, etag)) {

@@ -31,6 +31,12 @@ export function noneMatchHits(req: Request, etag: string): boolean {
   return tags.some((tag) => `"${tag.opaque}"` === current);
 }
 
+/** §13.1.1: If-Match names the current representation, by strong comparison, or is `*`. */
+export function matchHits(header: string, etag: string): boolean {
+  const tags = parseEntityTags(header);
+  return tags === '*' || (!etag.startsWith('W/') && tags.some((tag) => !tag.weak && `"${tag.opaque}"` === etag));
+}
+
 /**
  * The revisions a header's `"r<revision>"` tags name, for the balance's own preconditions. If-Match
  * compares strongly (§13.1.1: a weak tag never matches); If-None-Match weakly.

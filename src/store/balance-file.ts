@@ -44,6 +44,14 @@ const SETTLE_MAX_MS = 2_000;
 
 type Parsed = { state: FileState; doc: JsonObjectText | null; fields: Record<string, unknown> | null };
 
+interface Known {
+  doc: JsonObjectText | null;
+  fields: Record<string, unknown>;
+  balance: Amount | null;
+  text: string | null;
+  ownText: string | null;
+}
+
 export class BalanceFile implements BalanceStore {
   readonly name: string;
   readonly role: FileRole;
@@ -52,6 +60,8 @@ export class BalanceFile implements BalanceStore {
   private seen: Fingerprint | null = null;
   private seenBalance: Amount | null = null;
   private ownText: string | null = null;
+  /** The whole text of the version last read or written (null: there was no file). */
+  private text: string | null = null;
   private readonly quarantined: Quarantine;
   /** Where the file really is: writes replace the file a symlink points to, not the link. */
   private realPath: string;
@@ -89,23 +99,15 @@ export class BalanceFile implements BalanceStore {
       [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
     };
     const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
-    const staged = await stageFile(this.realPath, doc.text, this.seen);
+    const before = this.known();
+    const write = await this.stage(doc.text, () => this.remember({ ...before, doc, text: doc.text, ownText: doc.text, balance: record.balance }));
     return {
-      commit: async () => {
-        // The last look before the rename: an outside edit since the last read must be adopted, not overwritten.
-        if (await this.targetChanged()) {
-          await staged.discard();
-          throw new FileChangedError(this.name);
-        }
-        this.seen = await staged.commit().catch(async (error: unknown) => {
-          await staged.discard();
-          throw error;
-        });
-        this.doc = doc;
-        this.ownText = doc.text;
-        this.seenBalance = record.balance;
+      ...write,
+      revert: async (fallback) => {
+        // The file's own previous text: an outside edit it held is read (and adopted) again, not lost.
+        if (before.text === null) return (await this.prepare(fallback)).commit();
+        await (await this.stage(before.text, () => this.remember(before))).commit();
       },
-      discard: () => staged.discard(),
     };
   }
 
@@ -113,6 +115,7 @@ export class BalanceFile implements BalanceStore {
     const aside = await this.quarantined.moveAside(this.realPath);
     this.seen = null;
     this.seenBalance = null;
+    this.text = null;
     return aside;
   }
 
@@ -124,6 +127,35 @@ export class BalanceFile implements BalanceStore {
     return this.docFields;
   }
 
+  /** A new text, fsynced beside the file; in place only after a last look finds the file as last seen. */
+  private async stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
+    const staged = await stageFile(this.realPath, text, this.seen);
+    return {
+      commit: async () => {
+        // An outside edit since the last read must be adopted, not overwritten.
+        if (await this.targetChanged()) {
+          await staged.discard();
+          throw new FileChangedError(this.name);
+        }
+        this.seen = await staged.commit().catch(async (error: unknown) => {
+          await staged.discard();
+          throw error;
+        });
+        placed();
+      },
+      discard: () => staged.discard(),
+    };
+  }
+
+  /** What the store knows of the file's current version. */
+  private known(): Known {
+    return { doc: this.doc, fields: this.docFields, balance: this.seenBalance, text: this.text, ownText: this.ownText };
+  }
+
+  private remember(known: Known): void {
+    ({ doc: this.doc, fields: this.docFields, balance: this.seenBalance, text: this.text, ownText: this.ownText } = known);
+  }
+
   private async targetChanged(): Promise<boolean> {
     return !sameFingerprint(await fingerprintOf(this.path), this.seen);
   }
@@ -133,6 +165,7 @@ export class BalanceFile implements BalanceStore {
     const read = await readText(this.path);
     this.seen = read?.fingerprint ?? null;
     this.seenBalance = null;
+    this.text = read?.text ?? null;
     if (!read) return { state: { status: 'missing' }, isOwnWrite: false };
 
     const isOwnWrite = read.text === this.ownText;

@@ -18,8 +18,8 @@ export interface Ownership {
 }
 
 export interface StagedFile {
-  /** Renames the temp file over the target; returns the fingerprint of the version now in place. */
-  commit(): Promise<Fingerprint>;
+  /** Renames the temp file over the target; returns the fingerprint of the version now in place (null: unknown). */
+  commit(): Promise<Fingerprint | null>;
   /** Removes the temp file: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
 }
@@ -52,11 +52,10 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
     async commit() {
       await rename(temp, path);
       done = true;
-      try {
-        return toFingerprint(await handle.stat({ bigint: true }));
-      } finally {
-        await handle.close();
-      }
+      // The new version is in place: from here on nothing may make the rename look as if it failed.
+      const fingerprint = await handle.stat({ bigint: true }).then(toFingerprint, () => null);
+      await handle.close().catch(() => {});
+      return fingerprint;
     },
     discard,
   };
@@ -73,14 +72,12 @@ async function createTemp(path: string, mode: number): Promise<{ handle: FileHan
   }
 }
 
-/** The umask narrowed the mode at creation; the owner differs only when another user made the file. */
+/** The umask narrowed the mode at creation; the owner is the file's when another user made it. */
 async function keepOwnership(handle: FileHandle, { mode, uid, gid }: Ownership): Promise<void> {
   await handle.chmod(mode & 0o7777);
-  if (uid === process.getuid?.() && gid === process.getgid?.()) return;
   // Only root may give a file away; anyone else keeps the new version as their own, as write-file-atomic does.
   await handle.chown(uid, gid).catch((error: NodeJS.ErrnoException) => {
-    const root = process.getuid?.() === 0;
-    if (error.code !== 'ENOSYS' && (root || (error.code !== 'EPERM' && error.code !== 'EINVAL'))) throw error;
+    if (!['EPERM', 'EINVAL', 'ENOSYS'].includes(error.code ?? '')) throw error;
   });
 }
 

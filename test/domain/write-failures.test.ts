@@ -48,6 +48,18 @@ describe('a save that fails', () => {
     expect(await balances(dir)).toEqual([300, 300]);
   });
 
+  it('puts a file back as it was, so an outside edit adopted in the failed save is adopted again, not lost', async () => {
+    const { dir, app, ats } = await open();
+    await writeFile(join(dir, VB), '{"balance": 555, "note": "typed by hand"}');
+    ats.failWrites('EIO', { phase: 'commit' });
+    await request(app).post('/virtual_balance').send({ delta: 1 }).expect(503);
+    expect(JSON.parse(await readFile(join(dir, VB), 'utf8'))).toEqual({ balance: 555, note: 'typed by hand' });
+    const res = await request(app).post('/virtual_balance').send({ delta: 1 }).expect(200);
+    expect(res.body.balance).toBe(556);
+    expect(await balances(dir)).toEqual([556, 556]);
+    expect(JSON.parse(await readFile(join(dir, VB), 'utf8'))).toMatchObject({ note: 'typed by hand' });
+  });
+
   it('when putting the second file in place fails: the first is put back, so both still hold the old balance', async () => {
     const { dir, app, ats } = await open();
     ats.failWrites('EIO', { phase: 'commit' });

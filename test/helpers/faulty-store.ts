@@ -41,13 +41,20 @@ export class FaultyStore implements BalanceStore {
     const failure = this.nextWriteFails();
     if (failure?.phase === 'prepare') throw failure.error;
     const real = await this.real.prepare(record);
-    if (!failure) return real;
+    // Putting the file back is one more write, which may fail too.
+    const revert = async (fallback: BalanceRecord) => {
+      const fault = this.nextWriteFails();
+      if (fault) throw fault.error;
+      await real.revert(fallback);
+    };
+    if (!failure) return { ...real, revert };
     return {
       commit: async () => {
         await real.discard();
         throw failure.error;
       },
       discard: () => real.discard(),
+      revert,
     };
   }
   quarantine() {

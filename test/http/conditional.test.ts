@@ -69,6 +69,17 @@ describe('If-None-Match on the polled routes (RFC 9110 §13.1.2)', () => {
   });
 });
 
+describe('If-Match on a read (RFC 9110 §13.1.1)', () => {
+  it.each(ROUTES)('answers %s 412 when If-Match names another version, and as usual when it names this one or *', async (path) => {
+    const app = await open();
+    const { headers } = await request(app).get(path);
+    const res = await request(app).get(path).set('If-Match', '"r999"').expect(412);
+    expect(res.body.status).toBe('error');
+    await request(app).get(path).set('If-Match', headers.etag as string).expect(200);
+    await request(app).get(path).set('If-Match', '*').expect(200);
+  });
+});
+
 describe('preconditions on a change', () => {
   it('compares If-Match strongly: a weak tag of the current revision is 412 and changes nothing', async () => {
     const app = await open();

@@ -77,7 +77,7 @@ describe('kill -9', () => {
 });
 
 describe('leftovers of interrupted writes', () => {
-  it('removes the temp files write-file-atomic leaves behind, and only those', async () => {
+  it('removes the temp files an interrupted write leaves behind, and only those', async () => {
     const dir = await tempDir();
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, `${VB}.3735928559`), '{"balance": 1');

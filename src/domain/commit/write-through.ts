@@ -42,14 +42,14 @@ export async function writeThrough(
   ]);
   const undoJournal = journal.status === 'fulfilled' ? journal.value : null;
   const staged = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
-  const placed: BalanceStore[] = [];
+  const placed: PreparedWrite[] = [];
   try {
     firstFailure([journal, ...staging]);
     if (entries.length > 0) await deps.afterStep?.('journal');
     const renames = await Promise.allSettled(
       staged.map(async ({ store, write }) => {
         await write.commit();
-        placed.push(store);
+        placed.push(write);
         await deps.afterStep?.(store.name);
       }),
     );
@@ -59,7 +59,7 @@ export async function writeThrough(
     await Promise.all(staged.map(({ write }) => write.discard()));
     try {
       if (placed.length > 0) {
-        await rewrite(placed, before);
+        await Promise.all(placed.map((write) => write.revert(before)));
         await deps.syncFolder();
       }
       await undoJournal?.();
@@ -70,7 +70,7 @@ export async function writeThrough(
   }
 }
 
-/** Writes `record` into each store at once (start-up, and putting files back); not yet durable until the folder is synced. */
+/** Writes `record` into each store at once (start-up); not yet durable until the folder is synced. */
 export async function rewrite(stores: readonly BalanceStore[], record: BalanceRecord): Promise<void> {
   const staging = await Promise.allSettled(stores.map((store) => store.prepare(record)));
   const staged = staging.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
