@@ -9,6 +9,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { HttpError } from '../domain/errors.ts';
 import type { Log } from '../domain/ports.ts';
+import { requestIdOf } from './request-id.ts';
 
 /** 502 or 504: the legacy backend did not answer; logged at `warn` with the request id and the reason. */
 export class UpstreamError extends HttpError {
@@ -149,6 +150,9 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
   return {
     middleware,
     upgrade(req, socket, head) {
+      const id = requestIdOf(req.headers);
+      req.headers['x-request-id'] = id;
+      log.info({ req: { id, method: req.method, url: req.url } }, `${req.method} ${req.url} upgraded to a WebSocket with the legacy backend`);
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
       proxy.upgrade(req, socket, head);

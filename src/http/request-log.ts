@@ -2,12 +2,10 @@
 // directly: pino-http binds a child logger per request even when the line is filtered out, which
 // measured a quarter of the polled read path.
 
-import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Level, Logger } from 'pino';
 import { UpstreamError } from './forward.ts';
-
-const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
+import { requestIdOf } from './request-id.ts';
 
 /** Where the error handler leaves an unexpected error for the request's log line. */
 export const logError = (res: Response, error: unknown) => {
@@ -25,8 +23,7 @@ function levelOf(method: string, status: number, error: unknown): Level {
 
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(req.headers);
     res.setHeader('X-Request-Id', id);
     const started = performance.now();
     // `close`, not `finish`: a client that goes away mid-answer (a long forwarded download) is logged too.
