@@ -6,26 +6,24 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { fsyncDirectory } from '../src/store/durable-write.ts';
 
-export async function durableFloorMs(dir: string, sizes: { balanceFile: number; tradingFile: number }, rounds: number): Promise<number[]> {
+/** The floor, one change at a time: for taking turns with the service. */
+export async function openDurableFloor(dir: string, sizes: { balanceFile: number; tradingFile: number }): Promise<{ once(): Promise<number>; close(): Promise<void> }> {
   const journal = await open(join(dir, 'floor.jsonl'), 'a');
   const line = Buffer.from(`${'x'.repeat(120)}\n`);
   const balanceText = 'b'.repeat(sizes.balanceFile);
   const tradingText = 't'.repeat(sizes.tradingFile);
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < rounds; i++) {
+  return {
+    async once() {
       const started = performance.now();
       await journal.write(line);
       await journal.datasync();
       await writeFileAtomic(join(dir, 'floor-a.json'), balanceText, { fsync: true });
       await writeFileAtomic(join(dir, 'floor-b.json'), tradingText, { fsync: true });
       await fsyncDirectory(dir);
-      samples.push(performance.now() - started);
-    }
-  } finally {
-    await journal.close();
-  }
-  return samples;
+      return performance.now() - started;
+    },
+    close: () => journal.close(),
+  };
 }
 
 /** One plain durable rewrite of a large state file, as a careful naive service would do it. */
