@@ -9,24 +9,6 @@ import { sleep } from './stats.ts';
 export const load = (options: autocannon.Options): Promise<autocannon.Result> =>
   autocannon({ ...options, duration: options.amount ? undefined : plan.seconds } as autocannon.Options);
 
-/**
- * Like load(), also keeping each 2xx response's own time in fractional ms. autocannon's histogram
- * has whole-ms resolution and, under `overallRate`, pads it with coordinated-omission samples at a
- * 1 ms interval; these are the raw times.
- */
-export function loadKeepingLatencies(options: autocannon.Options): Promise<{ result: autocannon.Result; latencies: number[] }> {
-  return new Promise((resolve, reject) => {
-    const latencies: number[] = [];
-    const instance = autocannon({ ...options, duration: plan.seconds }, (error: unknown, result) => {
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
-      else resolve({ result, latencies });
-    });
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-    });
-  });
-}
-
 /** Throws when a load run saw anything but 2xx answers: its figure would not be the one it claims. */
 export function expectAllOk(result: autocannon.Result, what: string): autocannon.Result {
   if (result.non2xx > 0 || result.errors > 0) {

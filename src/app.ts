@@ -1,8 +1,8 @@
 // Builds the Express app from its collaborators; it never listens (see server.ts).
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
-import express, { type Express } from 'express';
+import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { BalanceService } from './domain/balance-service.ts';
@@ -16,8 +16,8 @@ import { openApiRoutes } from './http/openapi.ts';
 import { operatorPage } from './http/operator-page.ts';
 import { ownRoutes } from './http/own-routes.ts';
 import { Representations } from './http/representations.ts';
-import { requestLog } from './http/request-log.ts';
-import { requestTarget } from './http/request-target.ts';
+import { requestLog, requestLogger } from './http/request-log.ts';
+import { originForm, requestTarget } from './http/request-target.ts';
 import { answerOverHttp } from './http/upgrade.ts';
 import { UpstreamProbe } from './http/upstream-probe.ts';
 import type { Metrics } from './metrics/metrics.ts';
@@ -34,7 +34,8 @@ export interface AppDeps {
 }
 
 export interface App {
-  app: Express;
+  /** The HTTP server's request listener. */
+  app: RequestListener;
   /** For the HTTP server's `upgrade` event: WebSockets go to the legacy backend, anything else is answered as HTTP. */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** Ends the event streams and drops pooled upstream connections; the HTTP server is the caller's to close. */
@@ -78,16 +79,34 @@ export function createApp({ balance, history, logger, metrics, config, heartbeat
     req.url = url;
     own.router(req, res, next);
   });
-  // Everything else is the legacy backend's: forwarded untouched (body unparsed, no CORS or token of ours).
-  app.use(forwarder ? forwarder.middleware : notFound);
+  app.use(notFound);
   app.use(errorHandler);
 
+  // The front door. Everything the service does not own is the legacy backend's, forwarded untouched
+  // (body unparsed, no CORS or token of ours) without entering the Express app at all.
+  const logRequest = requestLogger(logger);
+  const notOwned = (url: string | undefined) => {
+    const target = originForm(url ?? '/');
+    return target !== null && own.claim(target) === null ? target : null;
+  };
+  const frontDoor: RequestListener = forwarder
+    ? (req, res) => {
+        const target = notOwned(req.url);
+        if (target === null) return void app(req, res);
+        const id = logRequest(req, res, req.url ?? '/');
+        req.url = target;
+        forwarder.forward(req, res, id);
+      }
+    : app;
+
   return {
-    app,
+    app: frontDoor,
     upgrade(req, socket, head) {
-      const websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
-      if (forwarder && websocket && own.claim(req.url ?? '/') === null) forwarder.upgrade(req, socket, head);
-      else answerOverHttp(req, socket, head);
+      const target = forwarder && req.headers.upgrade?.toLowerCase() === 'websocket' ? notOwned(req.url) : null;
+      if (forwarder && target !== null) {
+        req.url = target;
+        forwarder.upgrade(req, socket, head);
+      } else answerOverHttp(req, socket, head);
     },
     close() {
       balance.off('change', publish);

@@ -1,5 +1,6 @@
 // Maps every failure to the legacy error envelope; nothing a client sends ever becomes a 500.
 
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { HttpError, ValidationError, type FieldError } from '../domain/errors.ts';
@@ -44,14 +45,26 @@ function fromBodyParser(error: { type?: unknown; status?: unknown }): HttpError 
 
 export const notFound: RequestHandler = (req, _res, next) => next(new NotFoundError(req.method, req.path));
 
+/** The error envelope, on Node's own response: the one way an error reaches a client. */
+export function sendError(res: ServerResponse, error: HttpError): void {
+  // The request's log line carries what failed on the service's side.
+  if (error.status >= 500) logError(res, error);
+  const body: Record<string, unknown> = { status: 'error', message: error.message };
+  if (error.details.errors) body.errors = error.details.errors;
+  const text = JSON.stringify(body);
+  res.writeHead(error.status, {
+    ...error.details.headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
 export const errorHandler: ErrorRequestHandler = (error: unknown, _req, res, next) => {
   if (res.headersSent) return next(error);
   const known = error instanceof HttpError ? error : fromBodyParser(error as object);
-  const status = known?.status ?? 500;
-  // The request's log line carries the error; the client sees the message only for its own errors.
-  if (!known || status >= 500) logError(res, error);
-  res.status(status).set(known?.details.headers ?? {}).type('application/json');
-  const body: Record<string, unknown> = { status: 'error', message: known?.message ?? 'internal error' };
-  if (known?.details.errors) body.errors = known.details.errors;
-  res.send(JSON.stringify(body));
+  if (known) return sendError(res, known);
+  // Not a client's doing: the client learns nothing of it but that it failed.
+  logError(res, error);
+  sendError(res, new HttpError(500, 'internal error'));
 };

@@ -1,14 +1,15 @@
 // Forwards every request the service does not own to the legacy backend (http-proxy-middleware),
-// streaming both ways, and adopts what a forwarded change wrote to the files before answering.
+// streaming both ways, and adopts what a forwarded change wrote to the files before answering. It
+// works on Node's own request and response: forwarded requests never enter the Express app, whose
+// per-request cost measured more than the forwarding itself.
 
 import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
+import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
 import { HttpError } from '../domain/errors.ts';
 import type { Log } from '../domain/ports.ts';
+import { sendError } from './errors.ts';
 import { requestIdOf } from './request-id.ts';
 
 /** 502 or 504: the legacy backend did not answer; logged at `warn` with the request id and the reason. */
@@ -31,7 +32,8 @@ export interface ForwardOptions {
 }
 
 export interface Forwarder {
-  middleware: RequestHandler;
+  /** Forwards one request; `id` is its request id, sent on as X-Request-Id. */
+  forward(req: IncomingMessage, res: ServerResponse, id: string): void;
   /** For the HTTP server's `upgrade` event: WebSockets to the legacy backend. */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /**
@@ -47,7 +49,6 @@ interface InFlight {
   answered: boolean;
   timer: NodeJS.Timeout;
   proxyReq?: ClientRequest;
-  next: NextFunction;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -56,17 +57,18 @@ const IDLE_UPSTREAM_MS = 1_000;
 // RFC 9110 §7.6.1. Transfer-Encoding stays on requests: Node frames the body it streams by it.
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 // Node has already answered `Expect: 100-continue` to our client; the body is on its way.
-const MET_HERE = ['expect'];
+const MET_HERE = 'expect';
 
-function hopByHop(headers: IncomingHttpHeaders): Set<string> {
-  const named = String(headers.connection ?? '')
-    .split(',')
-    .map((name) => name.trim().toLowerCase())
-    .filter(Boolean);
-  return new Set([...HOP_BY_HOP, ...named]);
+/** The fields the Connection field names, which are hop-by-hop too. */
+const namedByConnection = (headers: IncomingHttpHeaders): string[] =>
+  headers.connection ? headers.connection.split(',').map((name) => name.trim().toLowerCase()) : [];
+
+function dropHopByHop(headers: IncomingHttpHeaders): void {
+  for (const name of namedByConnection(headers)) delete headers[name];
+  for (const name of HOP_BY_HOP) delete headers[name];
 }
 
-const inFlight = (res: ServerResponse) => (res as Response).locals?.forward as InFlight | undefined;
+const inFlight = new WeakMap<ServerResponse, InFlight>();
 
 export function createForwarder({ target, timeoutMs, afterChange, observe, log }: ForwardOptions): Forwarder {
   // Pooled connections: a new upstream connection per request costs more than the forwarding itself.
@@ -78,18 +80,22 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
   const streams = new Set<IncomingMessage>();
   const sockets = new Set<Socket>();
 
-  const proxy = createProxyMiddleware<Request, Response>({
+  const proxy = createProxyMiddleware({
     target,
     agent,
     xfwd: true,
     selfHandleResponse: true,
+    // The default plugins log (a URL parsed per request, for a logger that does nothing), answer
+    // errors in plain text and guard sockets: the handlers below do all of that for this service.
+    ejectPlugins: true,
+    plugins: [proxyEventsPlugin],
     on: {
       proxyReq: (proxyReq, _req, res) => {
-        const forward = inFlight(res);
+        const forward = inFlight.get(res);
         if (forward) forward.proxyReq = proxyReq;
       },
       proxyRes: (proxyRes, req, res) => {
-        const forward = inFlight(res);
+        const forward = inFlight.get(res);
         if (!forward || res.writableEnded || res.destroyed) return void proxyRes.destroy();
         forward.answered = true;
         clearTimeout(forward.timer);
@@ -106,9 +112,12 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
             res.once('close', () => streams.delete(proxyRes));
           }
           relayHead(proxyRes, res);
-          pipeline(proxyRes, res, () => {}); // a client that goes away destroys the upstream answer too
+          // A client that goes away ends the upstream answer too, and the other way round.
+          proxyRes.once('error', () => res.destroy());
+          res.once('close', () => proxyRes.complete || proxyRes.destroy());
+          proxyRes.pipe(res);
         };
-        if (SAFE_METHODS.has(req.method)) relay();
+        if (SAFE_METHODS.has(req.method ?? 'GET')) relay();
         else afterChange().then(relay, relay);
       },
       error: (error, req, target) => {
@@ -116,39 +125,43 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
           log.warn({ url: req.url, reason: (error as NodeJS.ErrnoException).code ?? error.message }, 'a WebSocket to the legacy backend failed');
           return void failUpgrade(target);
         }
-        const res = target as Response;
-        const forward = inFlight(res);
+        const res = target as ServerResponse;
+        const forward = inFlight.get(res);
         if (res.writableEnded) return;
         // An answer already under way cannot become an error envelope: cut it, so the client sees it is incomplete.
         if (res.headersSent || !forward || forward.answered) return void res.destroy();
         clearTimeout(forward.timer);
         observe?.(502, null);
-        forward.next(new UpstreamError(502, (error as NodeJS.ErrnoException).code ?? error.message));
+        sendError(res, new UpstreamError(502, (error as NodeJS.ErrnoException).code ?? error.message));
       },
     },
   });
 
-  const middleware: RequestHandler = (req, res, next) => {
-    for (const name of [...hopByHop(req.headers), ...MET_HERE]) delete req.headers[name];
-    req.headers['x-request-id'] = String(res.getHeader('x-request-id'));
-    const forward: InFlight = {
+  const forward = (req: IncomingMessage, res: ServerResponse, id: string) => {
+    dropHopByHop(req.headers);
+    delete req.headers[MET_HERE];
+    req.headers['x-request-id'] = id;
+    const state: InFlight = {
       started: performance.now(),
       answered: false,
-      next,
       timer: setTimeout(() => {
-        forward.proxyReq?.destroy();
+        state.proxyReq?.destroy();
         if (res.headersSent) return;
         observe?.(504, null);
-        next(new UpstreamError(504, `no response headers within ${timeoutMs} ms`));
+        sendError(res, new UpstreamError(504, `no response headers within ${timeoutMs} ms`));
       }, timeoutMs),
     };
-    res.locals.forward = forward;
-    res.once('close', () => clearTimeout(forward.timer));
-    void proxy(req, res, next);
+    inFlight.set(res, state);
+    res.once('close', () => clearTimeout(state.timer));
+    // http-proxy-middleware calls `next` only for what it cannot forward (a bad target): a 502 all the same.
+    void proxy(req, res, (error?: unknown) => {
+      clearTimeout(state.timer);
+      if (!res.headersSent) sendError(res, new UpstreamError(502, error instanceof Error ? error.message : 'not forwarded'));
+    });
   };
 
   return {
-    middleware,
+    forward,
     upgrade(req, socket, head) {
       const id = requestIdOf(req.headers);
       req.headers['x-request-id'] = id;
@@ -166,8 +179,7 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
 
 /** The upstream's status line and headers, hop-by-hop ones aside; Node frames the body for our client. */
 function relayHead(proxyRes: IncomingMessage, res: ServerResponse): void {
-  const drop = hopByHop(proxyRes.headers);
-  drop.add('transfer-encoding');
+  const drop = new Set([...HOP_BY_HOP, ...namedByConnection(proxyRes.headers), 'transfer-encoding']);
   const headers = new Map<string, { name: string; values: string[] }>();
   const raw = proxyRes.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {

@@ -2,14 +2,17 @@
 // directly: pino-http binds a child logger per request even when the line is filtered out, which
 // measured a quarter of the polled read path.
 
-import type { RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import type { Level, Logger } from 'pino';
 import { UpstreamError } from './forward.ts';
 import { requestIdOf } from './request-id.ts';
 
-/** Where the error handler leaves an unexpected error for the request's log line. */
-export const logError = (res: Response, error: unknown) => {
-  res.locals.error = error;
+const failures = new WeakMap<ServerResponse, unknown>();
+
+/** Where a failure on the service's side is left for the request's log line. */
+export const logError = (res: ServerResponse, error: unknown) => {
+  failures.set(res, error);
 };
 
 function levelOf(method: string, status: number, error: unknown): Level {
@@ -21,28 +24,42 @@ function levelOf(method: string, status: number, error: unknown): Level {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
 }
 
-export function requestLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
+/**
+ * Starts the log line of a request (on Node's own request and response, so forwarded requests need no
+ * Express): gives it its id, echoed as X-Request-Id, and writes the line once the answer closes.
+ */
+export function requestLogger(logger: Logger): (req: IncomingMessage, res: ServerResponse, url: string) => string {
+  return (req, res, url) => {
     const id = requestIdOf(req.headers);
     res.setHeader('X-Request-Id', id);
     const started = performance.now();
+    const method = req.method ?? 'GET';
     // `close`, not `finish`: a client that goes away mid-answer (a long forwarded download) is logged too.
     res.once('close', () => {
-      const error = res.locals.error as Error | undefined;
-      const level = levelOf(req.method, res.statusCode, error);
+      const error = failures.get(res);
+      const level = levelOf(method, res.statusCode, error);
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
-          req: { id, method: req.method, url: req.originalUrl },
+          req: { id, method, url },
           res: { statusCode: res.statusCode },
           ...(!res.writableFinished && { aborted: true }),
           responseTime: Math.round(performance.now() - started),
           // An unreachable upstream needs its reason, not a stack trace of the proxy.
-          ...(error instanceof UpstreamError ? { upstream: error.message } : error && { err: error }),
+          ...(error instanceof UpstreamError ? { upstream: error.message } : error !== undefined && { err: error }),
         },
-        `${req.method} ${req.originalUrl} ${res.statusCode}`,
+        `${method} ${url} ${res.statusCode}`,
       );
     });
+    return id;
+  };
+}
+
+/** The same, for the Express app's own routes. */
+export function requestLog(logger: Logger): RequestHandler {
+  const begin = requestLogger(logger);
+  return (req, res, next) => {
+    begin(req, res, req.originalUrl);
     next();
   };
 }

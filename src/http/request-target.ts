@@ -7,19 +7,24 @@ import { HttpError } from '../domain/errors.ts';
  * RFC 9112 §3.2.2: a server must accept the absolute form (`POST http://host/virtual_balance`) and
  * treat it as its path. Left as it is, it would not look like an own path, yet a proxy would forward
  * only its path: the legacy backend's own balance routes reached around the service, and its token.
- * A fragment is never part of a request target; it is dropped for the same reason.
+ * A fragment is never part of a request target; it is dropped for the same reason. Null: not a target
+ * this service answers.
  */
-export const requestTarget: RequestHandler = (req, _res, next) => {
-  const url = req.url;
+export function originForm(url: string): string | null {
   if (url.startsWith('/')) {
     const hash = url.indexOf('#');
-    if (hash >= 0) req.url = url.slice(0, hash);
-    return next();
+    return hash < 0 ? url : url.slice(0, hash);
   }
   if (/^https?:\/\//i.test(url) && URL.canParse(url)) {
     const { pathname, search } = new URL(url);
-    req.url = pathname + search;
-    return next();
+    return pathname + search;
   }
-  next(new HttpError(400, 'the request target must be a path such as /virtual_balance'));
+  return null;
+}
+
+export const requestTarget: RequestHandler = (req, _res, next) => {
+  const url = originForm(req.url);
+  if (url === null) return next(new HttpError(400, 'the request target must be a path such as /virtual_balance'));
+  req.url = url;
+  next();
 };

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { createServer } from 'node:http';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventStream } from '../../src/http/events.ts';
@@ -112,7 +113,7 @@ describe('Idempotency-Key', () => {
 
 describe('live updates', () => {
   async function listen(app: TestService['app']) {
-    server = app.listen(0);
+    server = createServer(app).listen(0);
     await new Promise((resolve) => server?.once('listening', resolve));
     const address = server.address();
     return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
