@@ -112,8 +112,10 @@ export function createForwarder({ target, timeoutMs, afterChange, observe, log }
             res.once('close', () => streams.delete(proxyRes));
           }
           relayHead(proxyRes, res);
-          // A client that goes away ends the upstream answer too, and the other way round.
+          // A client that goes away ends the upstream answer too, and the other way round (an answer
+          // cut short upstream, or ended by close(), must look cut short to the client as well).
           proxyRes.once('error', () => res.destroy());
+          proxyRes.once('close', () => proxyRes.complete || res.destroy());
           res.once('close', () => proxyRes.complete || proxyRes.destroy());
           proxyRes.pipe(res);
         };
