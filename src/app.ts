@@ -6,6 +6,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { BalanceService } from './domain/balance-service.ts';
+import type { Snapshot } from './domain/change.ts';
 import type { JournalEntry } from './domain/ports.ts';
 import { cors } from './http/access.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
@@ -15,7 +16,7 @@ import { createForwarder } from './http/forward.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { operatorPage } from './http/operator-page.ts';
 import { ownRoutes } from './http/own-routes.ts';
-import { Representations } from './http/representations.ts';
+import { balanceBody, Representations } from './http/representations.ts';
 import { requestLog, requestLogger } from './http/request-log.ts';
 import { originForm, requestTarget } from './http/request-target.ts';
 import { answerOverHttp } from './http/upgrade.ts';
@@ -45,7 +46,11 @@ export interface App {
 export function createApp({ balance, history, logger, metrics, config, heartbeatMs }: AppDeps): App {
   const representations = new Representations(balance);
   const events = new EventStream(heartbeatMs, (count) => metrics.eventStreamClients(count));
-  const publish = () => events.size > 0 && events.publish(representations.balance().body, balance.snapshot().revision);
+  // After the change's own answer: a thousand streams take milliseconds to write, and the writer
+  // should not wait for them. Each event carries the balance of its own change.
+  const publish = (snapshot: Snapshot) => {
+    if (events.size > 0) setImmediate(() => events.publish(balanceBody(snapshot), snapshot.revision));
+  };
   balance.on('change', publish);
 
   const upstreamUrl = config.UPSTREAM_URL;
