@@ -10,7 +10,7 @@ import { BalanceService, type WriteStep } from './domain/balance-service.ts';
 import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
 import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balance-file.ts';
 import { lockDataDir, removeOrphanedTempFiles } from './store/data-dir-lock.ts';
-import { fsyncDirectory } from './store/durable-write.ts';
+import { openFolder } from './store/durable-write.ts';
 import { Journal } from './store/journal.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { watchFiles } from './watch/file-watcher.ts';
@@ -36,6 +36,9 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     const orphans = await removeOrphanedTempFiles(dir, names);
     if (orphans.length > 0) logger.info({ files: orphans }, 'removed temp files left by an interrupted write');
 
+    const folder = await openFolder(dir);
+    closers.push(() => folder.close());
+
     const { journal, trimmed } = await Journal.open(dir, {
       maxBytes: config.JOURNAL_MAX_BYTES,
       keepSegments: config.JOURNAL_SEGMENTS,
@@ -47,7 +50,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     const balance = new BalanceService({
       stores: [new BalanceFile(join(dir, config.BALANCE_FILE), balanceFileShape), new BalanceFile(join(dir, config.TRADING_STATE_FILE), tradingStateShape)],
       journal,
-      syncFolder: () => fsyncDirectory(dir),
+      syncFolder: () => folder.sync(),
       initialBalance: config.INITIAL_BALANCE,
       log: logger,
       ...(afterStep && { afterStep }),
