@@ -41,8 +41,8 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
     await unlink(temp).catch(() => {});
   };
   try {
-    if (like) await keepOwnership(handle, like);
-    await handle.writeFile(data);
+    // Each step is a round trip to the thread pool: the independent ones go together.
+    await Promise.all([like && keepOwnership(handle, like), handle.writeFile(data)]);
     await handle.sync();
   } catch (error) {
     await discard();
@@ -54,7 +54,7 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
       done = true;
       // The new version is in place: from here on nothing may make the rename look as if it failed.
       const fingerprint = await handle.stat({ bigint: true }).then(toFingerprint, () => null);
-      await handle.close().catch(() => {});
+      void handle.close().catch(() => {}); // nobody waits for a close
       return fingerprint;
     },
     discard,
@@ -74,11 +74,13 @@ async function createTemp(path: string, mode: number): Promise<{ handle: FileHan
 
 /** The umask narrowed the mode at creation; the owner is the file's when another user made it. */
 async function keepOwnership(handle: FileHandle, { mode, uid, gid }: Ownership): Promise<void> {
-  await handle.chmod(mode & 0o7777);
-  // Only root may give a file away; anyone else keeps the new version as their own, as write-file-atomic does.
-  await handle.chown(uid, gid).catch((error: NodeJS.ErrnoException) => {
-    if (!['EPERM', 'EINVAL', 'ENOSYS'].includes(error.code ?? '')) throw error;
-  });
+  await Promise.all([
+    handle.chmod(mode & 0o7777),
+    // Only root may give a file away; anyone else keeps the new version as their own, as write-file-atomic does.
+    handle.chown(uid, gid).catch((error: NodeJS.ErrnoException) => {
+      if (!['EPERM', 'EINVAL', 'ENOSYS'].includes(error.code ?? '')) throw error;
+    }),
+  ]);
 }
 
 /**
