@@ -1,7 +1,6 @@
 // Follows edits other processes make to the two files, and hands each to the service's commit path.
 
-import { join, resolve } from 'node:path';
-import { watch } from 'chokidar';
+import { watch } from 'node:fs';
 import type { BalanceService } from '../domain/balance-service.ts';
 
 export interface FileWatcher {
@@ -9,33 +8,61 @@ export interface FileWatcher {
 }
 
 /**
- * The guarantee under the events. chokidar drops a `change` that follows another within 50 ms on
- * the same path, and a watch on a path can lose a file that is replaced by rename while it
- * re-attaches; a look at both fingerprints (two stats, outside the commit path) costs next to nothing.
+ * The guarantee under the events: an event can be missed (a file replaced while the folder is being
+ * read, a platform that coalesces), and a look at both fingerprints (two stats, outside the commit
+ * path) costs next to nothing.
  */
 const POLL_MS = 100;
+/** A save renames both files, and a legacy writer writes in bursts: one look for a burst of events. */
+const SETTLE_EVENTS_MS = 10;
 
+/**
+ * Node's own watch of the folder, narrowed to the two names, plus the poll. chokidar, which did this
+ * before, re-attached its watch of a file each time a save renamed a new version over it: measured,
+ * a third of a millisecond on every save, for no earlier notice than this.
+ */
 export function watchFiles(dir: string, names: readonly string[], service: BalanceService, onError: (error: unknown) => void): FileWatcher {
-  const sync = () => void service.syncIfChanged().catch(onError);
+  // One look at a time: a save renames both files, and a burst of events needs one look, not one each.
+  let looking = false;
+  let again = false;
+  const look = (): void => {
+    if (looking) {
+      again = true;
+      return;
+    }
+    looking = true;
+    service
+      .syncIfChanged()
+      .catch(onError)
+      .finally(() => {
+        looking = false;
+        if (again) {
+          again = false;
+          look();
+        }
+      });
+  };
 
-  // The two paths, not the folder: every save renames temp files and appends to the journal there,
-  // and a folder watch would spend the event loop on those (measured: +2 ms on each save).
-  const watcher = watch(
-    names.map((name) => join(resolve(dir), name)),
-    {
-      ignoreInitial: true,
-      // A legacy writer truncates then writes: report a change once its size holds still.
-      awaitWriteFinish: { stabilityThreshold: 40, pollInterval: 10 },
-    },
-  );
-  watcher.on('all', sync);
+  let pending: NodeJS.Timeout | null = null;
+  const soon = () => {
+    pending ??= setTimeout(() => {
+      pending = null;
+      look();
+    }, SETTLE_EVENTS_MS);
+  };
+
+  const watcher = watch(dir, { persistent: false }, (_event, name) => {
+    if (name === null || names.includes(name)) soon();
+  });
   watcher.on('error', onError);
-  const poll = setInterval(sync, POLL_MS);
+  const poll = setInterval(look, POLL_MS);
+  poll.unref();
 
   return {
     async close() {
       clearInterval(poll);
-      await watcher.close();
+      if (pending) clearTimeout(pending);
+      watcher.close();
     },
   };
 }

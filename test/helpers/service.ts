@@ -34,7 +34,7 @@ export interface TestServiceOptions {
   /** The legacy backend to forward unowned routes to. */
   upstreamUrl?: string;
   upstreamTimeoutMs?: number;
-  /** Follow outside edits as the server does (chokidar and the fingerprint poll). */
+  /** Follow outside edits as the server does (a watch of the folder and the fingerprint poll). */
   watch?: boolean;
   /** Wraps the real stores, for faults the disk cannot produce on demand. */
   wrapStores?: (stores: BalanceStore[]) => BalanceStore[];
