@@ -10,7 +10,7 @@ import type { FileState } from '../domain/reconcile.ts';
 import { stageFile } from './durable-write.ts';
 import { JsonObjectText } from './json-object-text.ts';
 import { Quarantine } from './quarantine.ts';
-import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, type Fingerprint } from './text-file.ts';
+import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, sameOwnership, type Fingerprint } from './text-file.ts';
 
 /** The one top-level key the service adds to a file for itself. */
 export const META_KEY = '_balance_sync';
@@ -133,14 +133,22 @@ export class BalanceFile implements BalanceStore {
     return {
       commit: async () => {
         // An outside edit since the last read must be adopted, not overwritten.
-        if (await this.targetChanged()) {
+        const now = await fingerprintOf(this.path);
+        if (!sameFingerprint(now, this.seen)) {
           await staged.discard();
           throw new FileChangedError(this.name);
         }
-        this.seen = await staged.commit().catch(async (error: unknown) => {
+        // Someone changed only its mode or owner since it was read: the new version keeps theirs.
+        const reowned = now && this.seen && !sameOwnership(now, this.seen) ? now : null;
+        try {
+          if (reowned) await staged.own(reowned);
+          await staged.commit();
+        } catch (error) {
           await staged.discard();
           throw error;
-        });
+        }
+        const { mode, uid, gid } = reowned ?? staged.fingerprint;
+        this.seen = { ...staged.fingerprint, mode, uid, gid };
         placed();
       },
       discard: () => staged.discard(),

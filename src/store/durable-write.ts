@@ -18,8 +18,12 @@ export interface Ownership {
 }
 
 export interface StagedFile {
-  /** Renames the temp file over the target; returns the fingerprint of the version now in place (null: unknown). */
-  commit(): Promise<Fingerprint | null>;
+  /** The new version's fingerprint, the same once it is in place. */
+  readonly fingerprint: Fingerprint;
+  /** Gives the new version this owner and mode instead (the file's changed since it was staged). */
+  own(like: Ownership): Promise<void>;
+  /** Renames the temp file over the target. */
+  commit(): Promise<void>;
   /** Removes the temp file: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
 }
@@ -40,22 +44,22 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
   };
+  let fingerprint: Fingerprint;
   try {
     // Each step is a round trip to the thread pool: the independent ones go together.
     await Promise.all([like && keepOwnership(handle, like), handle.writeFile(data)]);
-    await handle.sync();
+    [, fingerprint] = await Promise.all([handle.sync(), handle.stat({ bigint: true }).then(toFingerprint)]);
   } catch (error) {
     await discard();
     throw error;
   }
   return {
+    fingerprint,
+    own: (next) => keepOwnership(handle, next),
     async commit() {
       await rename(temp, path);
       done = true;
-      // The new version is in place: from here on nothing may make the rename look as if it failed.
-      const fingerprint = await handle.stat({ bigint: true }).then(toFingerprint, () => null);
       void handle.close().catch(() => {}); // nobody waits for a close
-      return fingerprint;
     },
     discard,
   };

@@ -3,12 +3,16 @@
 import type { BigIntStats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
-/** What distinguishes one version of a file from the next without reading it, and who owns it. */
+/**
+ * What distinguishes one version of a file from the next without reading it — its inode, size and
+ * modification time: a write changes the time (a rename over it changes the inode) — and who owns it.
+ * Not the change time: a rename changes it too, and leaving it out lets a save know the fingerprint
+ * of its new version before putting it in place.
+ */
 export interface Fingerprint {
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
-  ctimeNs: bigint;
   /** Not part of the identity: what the next version keeps. */
   mode: number;
   uid: number;
@@ -16,17 +20,18 @@ export interface Fingerprint {
 }
 
 export const sameFingerprint = (a: Fingerprint | null, b: Fingerprint | null): boolean =>
-  a === b || (a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs);
+  a === b || (a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs);
+
+export const sameOwnership = (a: Fingerprint, b: Fingerprint): boolean => a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 
 export const mtimeMsOf = (fingerprint: Fingerprint): number => Number(fingerprint.mtimeNs) / 1e6;
 
 export type TextRead = { text: string; fingerprint: Fingerprint } | null;
 
-export const toFingerprint = ({ ino, size, mtimeNs, ctimeNs, mode, uid, gid }: BigIntStats): Fingerprint => ({
+export const toFingerprint = ({ ino, size, mtimeNs, mode, uid, gid }: BigIntStats): Fingerprint => ({
   ino,
   size,
   mtimeNs,
-  ctimeNs,
   mode: Number(mode),
   uid: Number(uid),
   gid: Number(gid),

@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
@@ -101,6 +101,14 @@ describe('writing', () => {
     await write(store, record);
     expect((await lstat(path)).isSymbolicLink()).toBe(true);
     expect(JSON.parse(await readFile(real, 'utf8'))).toMatchObject({ balance: 15000, keep: true });
+  });
+
+  it('keeps a mode someone gave the file after it was read', async () => {
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1}');
+    await store.read();
+    await chmod(path, 0o640);
+    await write(store, record);
+    expect((await stat(path)).mode & 0o777).toBe(0o640);
   });
 });
 

@@ -30,10 +30,11 @@ describe('a staged atomic write', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o666);
   });
 
-  it('answers the fingerprint of the version it put in place', async () => {
+  it('knows the fingerprint of the version it puts in place before it does', async () => {
     const { path, like } = await existing(0o600);
-    const fingerprint = await (await stageFile(path, '{"balance": 3}', like)).commit();
-    expect(sameFingerprint(fingerprint, await fingerprintOf(path))).toBe(true);
+    const staged = await stageFile(path, '{"balance": 3}', like);
+    await staged.commit();
+    expect(sameFingerprint(staged.fingerprint, await fingerprintOf(path))).toBe(true);
   });
 
   it('leaves no temp file when discarded, and the target untouched', async () => {
