@@ -70,9 +70,13 @@ export function balanceRoutes({ balance, history, representations, events, apiTo
       };
     }
     const { snapshot, replayed } = await balance.submit(request);
-    if (replayed) res.set('Idempotency-Replayed', 'true');
+    if (replayed) res.setHeader('Idempotency-Replayed', 'true');
     // The answer describes the balance this change produced (a replay: the one it first produced).
-    res.set('ETag', etagOf(snapshot)).type('application/json').send(balanceBody(snapshot));
+    const bytes = Buffer.from(balanceBody(snapshot));
+    res.setHeader('ETag', etagOf(snapshot));
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', bytes.length);
+    res.end(bytes);
   };
 
   const jsonBody = express.json({ type: () => true, limit: '16kb', strict: false });
