@@ -3,7 +3,7 @@
 
 import type { Amount } from '../amount.ts';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
-import { observeOutsideEdits } from '../outside-edits.ts';
+import { observeOutsideEdits, type OutsideEdits } from '../outside-edits.ts';
 import type { BalanceStore, JournalPort, Log } from '../ports.ts';
 import { planBatch, type Outcome, type Remembered } from './plan.ts';
 import { isRace, RollbackFailedError, writeThrough, type WriteDeps } from './write-through.ts';
@@ -38,6 +38,8 @@ export interface Saved<Job> {
   wrote: boolean;
 }
 
+const nothingOutside = (snapshot: Snapshot): OutsideEdits => ({ snapshot, entries: [], tradingMoved: false, staleRefused: [], quarantined: [] });
+
 export async function saveBatch<Job extends { request: ChangeRequest }>(
   deps: SaveDeps,
   before: Snapshot,
@@ -46,7 +48,10 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
 ): Promise<Saved<Job>> {
   let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [], wrote: false };
   try {
-    const outside = await observeOutsideEdits(deps, before, options.rereadAll);
+    // A batch of changes skips the look at the files: each file gets a last look before its rename
+    // anyway, and an outside edit found there sends the batch round again on top of it (`raced`).
+    // That look costs every save a round trip; an outside edit costs a retry, rarely.
+    const outside = jobs.length > 0 && !options.rereadAll ? nothingOutside(before) : await observeOutsideEdits(deps, before, options.rereadAll);
     const plan = planBatch(outside.snapshot, jobs, { initialBalance: deps.initialBalance, at: new Date(deps.now()).toISOString(), remembered: options.remembered });
     saved = {
       ...saved,
