@@ -1,4 +1,5 @@
-// Builds the Express app from its collaborators; it never listens (see server.ts).
+// Builds the HTTP request listener from its collaborators — the Express app for the service's own
+// routes, the forwarder for everything else — and never listens (see server.ts).
 
 import type { IncomingMessage, RequestListener } from 'node:http';
 import type { Socket } from 'node:net';
@@ -39,7 +40,7 @@ export interface App {
   app: RequestListener;
   /** For the HTTP server's `upgrade` event: WebSockets go to the legacy backend, anything else is answered as HTTP. */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
-  /** Ends the event streams and drops pooled upstream connections; the HTTP server is the caller's to close. */
+  /** Ends the event streams, own and forwarded, and forwarded WebSockets; the HTTP server is the caller's to close. */
   close(): void;
 }
 
