@@ -7,17 +7,10 @@ import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type 
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
-import { HttpError } from '../domain/errors.ts';
 import type { Log } from '../domain/ports.ts';
 import { sendError } from './errors.ts';
 import { requestIdOf } from './request-id.ts';
-
-/** 502 or 504: the legacy backend did not answer; logged at `warn` with the request id and the reason. */
-export class UpstreamError extends HttpError {
-  constructor(status: 502 | 504, reason: string) {
-    super(status, `${status === 504 ? 'the legacy backend did not answer in time' : 'the legacy backend could not be reached'} (${reason})`);
-  }
-}
+import { UpstreamError } from './upstream-error.ts';
 
 export interface ForwardOptions {
   /** The legacy backend's base URL. */

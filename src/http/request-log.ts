@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Level, Logger } from 'pino';
-import { UpstreamError } from './forward.ts';
+import { UpstreamError } from './upstream-error.ts';
 import { requestIdOf } from './request-id.ts';
 
 const failures = new WeakMap<ServerResponse, unknown>();
