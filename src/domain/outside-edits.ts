@@ -29,7 +29,7 @@ export async function observeOutsideEdits(
   rereadAll: boolean,
 ): Promise<OutsideEdits> {
   const seen: { store: BalanceStore; observation: Observation }[] = [];
-  // Both files at once: this runs at the start of every save.
+  // Both files at once: this runs on every look at the files, and before a batch that was sent round again.
   const changed = await Promise.all(stores.map((store) => rereadAll || store.hasChanged()));
   for (const [i, store] of stores.entries()) {
     if (!changed[i]) continue;

@@ -1,7 +1,7 @@
 // The real service on a temp folder, without a process: real stores, real journal, a silent logger.
 
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { asAmount } from '../../src/domain/amount.ts';
 import { BalanceService, type BalanceServiceOptions } from '../../src/domain/balance-service.ts';
@@ -34,6 +34,8 @@ export interface TestServiceOptions {
   /** The legacy backend to forward unowned routes to. */
   upstreamUrl?: string;
   upstreamTimeoutMs?: number;
+  /** Where log lines go (silent by default). */
+  logger?: Logger;
   /** Follow outside edits as the server does (a watch of the folder and the fingerprint poll). */
   watch?: boolean;
   /** Wraps the real stores, for faults the disk cannot produce on demand. */
@@ -45,7 +47,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
   const { journal } = await Journal.open(dir, { maxBytes: options.journalMaxBytes ?? 1 << 30, keepSegments: 3, retainMs: IDEMPOTENCY_WINDOW_MS });
   const real: BalanceStore[] = [new BalanceFile(join(dir, VB), balanceFileShape), new BalanceFile(join(dir, ATS), tradingStateShape)];
   const stores = options.wrapStores?.(real) ?? real;
-  const logger = pino({ level: 'silent' });
+  const logger = options.logger ?? pino({ level: 'silent' });
   const balance = new BalanceService({
     stores,
     journal,

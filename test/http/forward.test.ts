@@ -6,6 +6,8 @@ import { once } from 'node:events';
 import { createServer, request as rawRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -430,6 +432,18 @@ describe('when the upstream fails', () => {
     const res = await request(app).get('/slow?ms=5000').expect(504);
     expect(res.body).toEqual(envelope);
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('logs a 502 and a 504 at warn, with the request id and the reason', async () => {
+    const lines: { level: number; msg: string; req?: { id: string }; upstream?: string }[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+    const { app, backend } = await front({ service: { upstreamTimeoutMs: 300, logger: pino({ level: 'info' }, sink) } });
+    await request(app).get('/slow?ms=5000').set('X-Request-Id', 'slow-1').expect(504);
+    await backend.stop();
+    await request(app).get('/trades/recent').set('X-Request-Id', 'down-1').expect(502);
+    const logged = (id: string) => lines.find((line) => line.req?.id === id);
+    expect(logged('slow-1')).toMatchObject({ level: 40, upstream: expect.stringContaining('did not answer in time') });
+    expect(logged('down-1')).toMatchObject({ level: 40, upstream: expect.stringContaining('ECONNREFUSED') });
   });
 
   it('never cuts an answer that started within UPSTREAM_TIMEOUT_MS but runs longer', async () => {
