@@ -9,19 +9,17 @@ import type { Config } from './config.ts';
 import type { BalanceService } from './domain/balance-service.ts';
 import type { Snapshot } from './domain/change.ts';
 import type { JournalEntry } from './domain/ports.ts';
+import { Forwarder } from './front/forward.ts';
+import { frontDoor } from './front/front-door.ts';
+import { UpstreamProbe } from './front/upstream-probe.ts';
 import { cors } from './http/access.ts';
 import { balanceRoutes } from './http/balance-routes.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { EventStream } from './http/events.ts';
-import { createForwarder } from './http/forward.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { operatorPage } from './http/operator-page.ts';
 import { ownRoutes } from './http/own-routes.ts';
 import { balanceBody, Representations } from './http/representations.ts';
-import { requestLog, requestLogger } from './http/request-log.ts';
-import { originForm, requestTarget } from './http/request-target.ts';
-import { answerOverHttp } from './http/upgrade.ts';
-import { UpstreamProbe } from './http/upstream-probe.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { metricsRoutes } from './metrics/metrics-route.ts';
 
@@ -31,7 +29,7 @@ export interface AppDeps {
   logger: Logger;
   /** Already watching `balance` (from before it opened, to count start-up). */
   metrics: Metrics;
-  config: Pick<Config, 'API_TOKEN' | 'CORS_ORIGINS'> & Partial<Pick<Config, 'UPSTREAM_URL' | 'UPSTREAM_TIMEOUT_MS'>>;
+  config: Pick<Config, 'API_TOKEN' | 'CORS_ORIGINS'> & Partial<Pick<Config, 'HOST' | 'UPSTREAM_URL' | 'UPSTREAM_TIMEOUT_MS'>>;
   heartbeatMs?: number;
 }
 
@@ -57,7 +55,7 @@ export function createApp({ balance, history, logger, metrics, config, heartbeat
   const upstreamUrl = config.UPSTREAM_URL;
   const forwarder =
     upstreamUrl &&
-    createForwarder({
+    new Forwarder({
       target: upstreamUrl,
       timeoutMs: config.UPSTREAM_TIMEOUT_MS ?? 30_000,
       afterChange: () => balance.sync(),
@@ -72,52 +70,23 @@ export function createApp({ balance, history, logger, metrics, config, heartbeat
     cors(config.CORS_ORIGINS),
     { '/balance-sync': operatorPage() },
   );
-  own.router.use(notFound);
 
+  // Only requests the front door has claimed get here, with their canonical URL.
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestLog(logger));
-  app.use(requestTarget);
-  app.use((req, res, next) => {
-    const url = own.claim(req.url);
-    if (url === null) return next();
-    req.url = url;
-    own.router(req, res, next);
-  });
+  app.use(own.router);
   app.use(notFound);
   app.use(errorHandler);
 
-  // The front door. Everything the service does not own is the legacy backend's, forwarded untouched
-  // (body unparsed, no CORS or token of ours) without entering the Express app at all.
-  const logRequest = requestLogger(logger);
-  const notOwned = (url: string | undefined) => {
-    const target = originForm(url ?? '/');
-    return target !== null && own.claim(target) === null ? target : null;
-  };
-  const frontDoor: RequestListener = forwarder
-    ? (req, res) => {
-        const target = notOwned(req.url);
-        if (target === null) return void app(req, res);
-        const id = logRequest(req, res, req.url ?? '/');
-        req.url = target;
-        forwarder.forward(req, res, id);
-      }
-    : app;
-
+  const door = frontDoor({ claim: own.claim, own: app, ...(forwarder && { forwarder }), logger });
   return {
-    app: frontDoor,
-    upgrade(req, socket, head) {
-      const target = forwarder && req.headers.upgrade?.toLowerCase() === 'websocket' ? notOwned(req.url) : null;
-      if (forwarder && target !== null) {
-        req.url = target;
-        forwarder.upgrade(req, socket, head);
-      } else answerOverHttp(req, socket, head);
-    },
+    app: door.request,
+    upgrade: door.upgrade,
     close() {
       balance.off('change', publish);
       events.close();
-      if (forwarder) forwarder.close();
+      door.close();
     },
   };
 }

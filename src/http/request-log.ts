@@ -5,20 +5,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Level, Logger } from 'pino';
-import { UpstreamError } from './upstream-error.ts';
 import { requestIdOf } from './request-id.ts';
 
-const failures = new WeakMap<ServerResponse, unknown>();
+type Failure = { error: unknown } | { level: Level; fields: Record<string, unknown> };
+
+const failures = new WeakMap<ServerResponse, Failure>();
 
 /** Where a failure on the service's side is left for the request's log line. */
 export const logError = (res: ServerResponse, error: unknown) => {
-  failures.set(res, error);
+  if (!failures.has(res)) failures.set(res, { error });
 };
 
-function levelOf(method: string, status: number, error: unknown): Level {
-  // The legacy backend being down is worth a look, not an alarm about balance-sync itself.
-  if (error instanceof UpstreamError) return 'warn';
-  if (error !== undefined || status >= 500) return 'error';
+/**
+ * A failure that is not the service's own (the legacy backend down, say): logged at `level` with
+ * `fields` that say why, not with a stack trace.
+ */
+export const noteFailure = (res: ServerResponse, level: Level, fields: Record<string, unknown>) => {
+  failures.set(res, { level, fields });
+};
+
+function levelOf(method: string, status: number, failure: Failure | undefined): Level {
+  if (failure && 'level' in failure) return failure.level;
+  if (failure !== undefined || status >= 500) return 'error';
   if (status >= 400) return 'warn';
   // A sidebar polls every 2 s: successful reads are noise at info.
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
@@ -36,8 +44,8 @@ export function requestLogger(logger: Logger): (req: IncomingMessage, res: Serve
     const method = req.method ?? 'GET';
     // `close`, not `finish`: a client that goes away mid-answer (a long forwarded download) is logged too.
     res.once('close', () => {
-      const error = failures.get(res);
-      const level = levelOf(method, res.statusCode, error);
+      const failure = failures.get(res);
+      const level = levelOf(method, res.statusCode, failure);
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
@@ -45,8 +53,7 @@ export function requestLogger(logger: Logger): (req: IncomingMessage, res: Serve
           res: { statusCode: res.statusCode },
           ...(!res.writableFinished && { aborted: true }),
           responseTime: Math.round(performance.now() - started),
-          // An unreachable upstream needs its reason, not a stack trace of the proxy.
-          ...(error instanceof UpstreamError ? { upstream: error.message } : error !== undefined && { err: error }),
+          ...(failure && ('level' in failure ? failure.fields : { err: failure.error })),
         },
         `${method} ${url} ${res.statusCode}`,
       );

@@ -1,8 +1,5 @@
 // Every request reduced to the origin form (a path and a query) before anything is decided on it.
 
-import type { RequestHandler } from 'express';
-import { HttpError } from '../domain/errors.ts';
-
 /**
  * RFC 9112 §3.2.2: a server must accept the absolute form (`POST http://host/virtual_balance`) and
  * treat it as its path. Left as it is, it would not look like an own path, yet a proxy would forward
@@ -21,10 +18,3 @@ export function originForm(url: string): string | null {
   }
   return null;
 }
-
-export const requestTarget: RequestHandler = (req, _res, next) => {
-  const url = originForm(req.url);
-  if (url === null) return next(new HttpError(400, 'the request target must be a path such as /virtual_balance'));
-  req.url = url;
-  next();
-};

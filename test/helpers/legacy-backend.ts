@@ -190,11 +190,11 @@ export async function startLegacyBackend(options: LegacyBackendOptions): Promise
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const url = new URL(req.url ?? '/', 'http://legacy');
-      // FastAPI's CORSMiddleware answers every request that names an Origin.
+      // FastAPI's CORSMiddleware answers every request that names an Origin (a preflight: OPTIONS asking for a method).
       if (req.headers.origin) res.setHeader('access-control-allow-origin', req.headers.origin).setHeader('vary', 'Origin');
       res.setHeader('x-served-by', 'legacy');
       const handler =
-        req.method === 'OPTIONS' ? preflight : url.pathname.startsWith('/echo/') ? echo : routes[`${req.method} ${url.pathname}`];
+        req.method === 'OPTIONS' && req.headers['access-control-request-method'] ? preflight : url.pathname.startsWith('/echo/') ? echo : routes[`${req.method} ${url.pathname}`];
       if (handler) await handler(req, res, Buffer.concat(chunks), url.searchParams);
       else send(res, 404, { detail: 'Not Found' });
     } catch (error) {

@@ -81,6 +81,21 @@ function startRequest(host: string, method: string, path: string, headers: Recor
   });
 }
 
+/** A request with a body on any method (fetch refuses one on GET), and the legacy echo's JSON answer. */
+async function fetchRaw(host: string, method: string, path: string, body: string): Promise<any> {
+  const response = await startRequestWithBody(host, method, path, body);
+  return JSON.parse(await rest(response));
+}
+
+function startRequestWithBody(host: string, method: string, path: string, body: string): Promise<IncomingMessage> {
+  const [hostname, port] = host.split(':');
+  return new Promise((resolve, reject) => {
+    const req = rawRequest({ hostname, port: Number(port), method, path, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, resolve);
+    cleanups.push(() => req.destroy());
+    req.on('error', reject).end(body);
+  });
+}
+
 /** The rest of a body, as text, from now until its end. */
 async function rest(response: IncomingMessage): Promise<string> {
   let text = '';
@@ -161,6 +176,15 @@ describe('forwarding what balance-sync does not own', () => {
     const { app } = await front();
     const res = await request(app)[method]('/echo/orders/7?force=true').set('Content-Type', 'application/json').send('{"qty":2}').expect(200);
     expect(res.body).toMatchObject({ method: method.toUpperCase(), url: '/echo/orders/7?force=true', body_sha256: sha256('{"qty":2}') });
+  });
+
+  it.each(['GET', 'DELETE', 'OPTIONS'])('forwards a legitimate body on %s byte for byte, with its length', async (method) => {
+    await front();
+    const host = await listen();
+    const body = '{"filter":{"symbol":"BTCUSDT"},"note":"\u00e9"}';
+    const response = await fetchRaw(host, method, '/echo/search', body);
+    expect(response).toMatchObject({ method, url: '/echo/search', body_length: Buffer.byteLength(body), body_sha256: sha256(body) });
+    expect(response.headers['content-length']).toBe(String(Buffer.byteLength(body)));
   });
 
   it('forwards a 40 KB JSON body byte for byte, not 413', async () => {

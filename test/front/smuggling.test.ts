@@ -1,0 +1,203 @@
+// One request in, one request out (SPEC: Fronting the legacy backend). Raw sockets on the client
+// side; on the other, an upstream that believes any framing it is shown and logs every request it
+// parses. That log is the oracle: it must hold exactly the requests the service forwarded, and never
+// one for an own path — whatever a client sends, with API_TOKEN set and no token.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { canonicalPath } from '../../src/http/own-routes.ts';
+import { startOracleUpstream, type OracleUpstream } from '../helpers/oracle-upstream.ts';
+import { exchange, listenOn, statusesOf } from '../helpers/raw-http.ts';
+import { openService, type TestService } from '../helpers/service.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+let upstream: OracleUpstream;
+let service: TestService;
+let door: { port: number; close(): Promise<void> };
+
+beforeEach(async () => {
+  upstream = await startOracleUpstream();
+  service = await openService(await tempDir(), { upstreamUrl: upstream.url, apiToken: 'secret' });
+  door = await listenOn(service.app, service.upgrade);
+});
+
+afterEach(async () => {
+  await door.close();
+  await service.close();
+  await upstream.close();
+});
+
+const OWN = /^\/(virtual_balance(\/.*)?|auto_trading\/status|balance|health|metrics|openapi\.json|balance-sync(\/.*)?)$/i;
+const ownPathsReached = () => upstream.parsed.filter((r) => OWN.test(canonicalPath(r.target.split('?')[0] ?? '')));
+
+/** Requests the service forwarded, as it counts them (every one answered by the upstream or failed). */
+async function forwardedCount(): Promise<number> {
+  const metric = await service.metrics.registry.getSingleMetric('balance_sync_forwarded_requests_total')?.get();
+  return (metric?.values ?? []).reduce((sum, { value }) => sum + value, 0);
+}
+
+/** The request the attacker wants the legacy backend to run: its own balance route, no token. */
+const SMUGGLED = 'POST /virtual_balance HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"balance":4242}';
+/** Closes the exchange: an own route, answered by the service, then the connection ends. */
+const CLOSER = 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+
+const chunked = (payload: string) => `${payload.length > 0 ? `${Buffer.byteLength(payload).toString(16)}\r\n${payload}\r\n` : ''}0\r\n\r\n`;
+
+/** Sends raw bytes (then the closer) and checks the oracle: what was forwarded is all that was parsed. */
+async function attack(bytes: string, what: string): Promise<string> {
+  const [parsedBefore, forwardedBefore] = [upstream.parsed.length, await forwardedCount()];
+  const received = await exchange(door.port, bytes + CLOSER);
+  await waitFor(() => upstream.unparsedBytes() === 0, 1_000, `the upstream to have parsed all it received (${what})`);
+  const counts = async () => ({ what, parsed: upstream.parsed.length - parsedBefore, forwarded: (await forwardedCount()) - forwardedBefore });
+  // A forwarded request whose client went away is counted when the service sees it go.
+  await waitFor(async () => ((c) => c.parsed === c.forwarded)(await counts()), 500, 'the counts to settle').catch(() => {});
+  const { parsed, forwarded } = await counts();
+  expect({ what, parsed }).toEqual({ what, parsed: forwarded });
+  expect(ownPathsReached()).toEqual([]);
+  return received;
+}
+
+const unchanged = () => expect(service.balance.snapshot()).toMatchObject({ balance: 10_000n * 100_000_000n, revision: 1 });
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+
+describe('the PortSwigger catalogue, on every method', () => {
+  it.each(METHODS)('CL.TE: %s with Content-Length and Transfer-Encoding is 400 and never forwarded', async (method) => {
+    const body = `0\r\n\r\n${SMUGGLED}`;
+    const received = await attack(`${method} /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 'CL.TE');
+    expect(statusesOf(received)[0]).toBe(400);
+    expect(upstream.parsed).toEqual([]);
+    unchanged();
+  });
+
+  it.each(METHODS)('TE.CL: %s with Transfer-Encoding and a short Content-Length is 400 and never forwarded', async (method) => {
+    const inner = `${Buffer.byteLength(SMUGGLED).toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`;
+    const received = await attack(`${method} /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n${inner}`, 'TE.CL');
+    expect(statusesOf(received)[0]).toBe(400);
+    expect(upstream.parsed).toEqual([]);
+    unchanged();
+  });
+
+  const obfuscations = [
+    'Transfer-Encoding: xchunked',
+    'Transfer-Encoding : chunked',
+    'Transfer-Encoding: chunked\r\nTransfer-Encoding: x',
+    'Transfer-Encoding: x\r\nTransfer-Encoding: chunked',
+    'Transfer-Encoding:\tchunked',
+    ' Transfer-Encoding: chunked',
+    'X: X\r\n Transfer-Encoding: chunked',
+    'Transfer-Encoding\r\n : chunked',
+    'Transfer-Encoding: chunked, identity',
+    'Transfer-Encoding: identity, chunked',
+    'Transfer-Encoding: chunked, chunked',
+  ];
+  it.each(METHODS.flatMap((method) => obfuscations.map((te) => [method, te] as const)))('TE.TE: %s with "%s" beside a Content-Length reaches the upstream as one request or not at all', async (method, te) => {
+    const body = `0\r\n\r\n${SMUGGLED}`;
+    await attack(`${method} /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n${te}\r\n\r\n${body}`, `TE.TE ${te}`);
+    expect(upstream.parsed.length).toBeLessThanOrEqual(1);
+    unchanged();
+  });
+
+  it.each(METHODS)('CL.0: %s whose body is a whole request reaches an upstream that ignores bodies as one request', async (method) => {
+    await attack(`${method} /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`, 'CL.0');
+    expect(upstream.parsed.map((r) => `${r.method} ${r.target}`)).toEqual([`${method} /echo`]);
+    unchanged();
+  });
+
+  it.each(METHODS)('h2c: %s offering Upgrade: h2c is answered in HTTP/1.1 and forwarded without the offer', async (method) => {
+    const received = await attack(
+      `${method} /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+      'h2c',
+    );
+    expect(received).not.toMatch(/^HTTP\/1\.1 101/m);
+    expect(upstream.parsed).toHaveLength(1);
+    expect(upstream.parsed[0]?.headers).not.toHaveProperty('upgrade');
+    expect(upstream.parsed[0]?.headers).not.toHaveProperty('http2-settings');
+    unchanged();
+  });
+});
+
+describe('the tricks that walked around the last front door', () => {
+  it.each(['DELETE', 'OPTIONS'])('%s with a chunked body holding a whole POST /virtual_balance: one request upstream, the body its body', async (method) => {
+    await attack(`${method} /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(SMUGGLED)}`, 'body on a bodiless method');
+    expect(upstream.parsed).toHaveLength(1);
+    expect(upstream.parsed[0]).toMatchObject({ method, target: '/echo' });
+    unchanged();
+  });
+
+  it.each(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE'].flatMap((method) => [
+    [method, 'content-length', `Content-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`],
+    [method, 'transfer-encoding', `Transfer-Encoding: chunked\r\n\r\n${chunked(SMUGGLED)}`],
+  ]))('%s naming its framing in Connection (%s): the framing is the service\'s, one request upstream', async (method, named, rest) => {
+    await attack(`${method} /trades HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: ${named}\r\n${rest}`, `Connection: ${named}`);
+    expect(upstream.parsed.map((r) => `${r.method} ${r.target}`)).toEqual([`${method} /trades`]);
+    unchanged();
+  });
+
+  it('no poisoning: a client never receives the answer to a request it did not send', async () => {
+    for (let round = 0; round < 5; round++) {
+      // If the body were taken for a request, its slow answer would queue up on a pooled connection.
+      const smuggledSlow = 'GET /slow-smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+      const first = attack(`GET /trades HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: content-length\r\nContent-Length: ${smuggledSlow.length}\r\n\r\n${smuggledSlow}`, 'poison');
+      const victim = await exchange(door.port, `GET /trades/recent?victim=${round} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      await first;
+      expect(victim).toContain(`"answered":"/trades/recent?victim=${round}"`);
+    }
+    expect(upstream.parsed.filter((r) => r.target.startsWith('/slow'))).toEqual([]);
+  });
+});
+
+describe('a generated matrix: method × framing × Connection × body', () => {
+  const framings: Record<string, (payload: string) => string> = {
+    none: (p) => `\r\n${p}`,
+    length: (p) => `Content-Length: ${Buffer.byteLength(p)}\r\n\r\n${p}`,
+    'length, then more': (p) => `Content-Length: 5\r\n\r\nhello${p}`,
+    chunked: (p) => `Transfer-Encoding: chunked\r\n\r\n${chunked(p)}`,
+    CHUNKED: (p) => `Transfer-Encoding: CHUNKED\r\n\r\n${chunked(p)}`,
+    'length and chunked': (p) => `Content-Length: ${chunked(p).length}\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(p)}`,
+    'chunked and length': (p) => `Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n${chunked(p)}`,
+    'two lengths': (p) => `Content-Length: ${Buffer.byteLength(p)}\r\nContent-Length: ${Buffer.byteLength(p)}\r\n\r\n${p}`,
+    'a list of lengths': (p) => `Content-Length: ${Buffer.byteLength(p)}, ${Buffer.byteLength(p)}\r\n\r\n${p}`,
+    'a signed length': (p) => `Content-Length: +${Buffer.byteLength(p)}\r\n\r\n${p}`,
+    xchunked: (p) => `Transfer-Encoding: xchunked\r\nContent-Length: ${Buffer.byteLength(p)}\r\n\r\n${p}`,
+    'chunked, identity': (p) => `Transfer-Encoding: chunked, identity\r\n\r\n${chunked(p)}`,
+    'chunked twice': (p) => `Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(chunked(p))}`,
+    'folded chunked': (p) => `Transfer-Encoding: x\r\n chunked\r\n\r\n${chunked(p)}`,
+  };
+  const connections = [null, 'keep-alive', 'close', 'content-length', 'transfer-encoding', 'Content-Length, Transfer-Encoding', 'upgrade', 'x-forwarded-for, host'];
+  const payloads = ['', 'qty=1&side=buy', SMUGGLED, `0\r\n\r\n${SMUGGLED}`];
+  const cases = METHODS.flatMap((method) =>
+    Object.keys(framings).flatMap((framing) => connections.map((connection, i) => ({ method, framing, connection, payload: payloads[(i + framing.length) % payloads.length] as string }))),
+  );
+
+  it(`holds for all ${cases.length} combinations: the upstream parses exactly what was forwarded, never an own path`, async () => {
+    expect(cases.length).toBeGreaterThanOrEqual(500);
+    for (const [n, { method, framing, connection, payload }] of cases.entries()) {
+      const head = `${method} /echo/${n} HTTP/1.1\r\nHost: 127.0.0.1\r\n${connection === null ? '' : `Connection: ${connection}\r\n`}`;
+      const build = framings[framing] as (p: string) => string;
+      await attack(head + build(payload), `#${n} ${method}, ${framing}, Connection: ${connection}, ${JSON.stringify(payload.slice(0, 12))}`);
+    }
+    unchanged();
+    // Every request the upstream parsed is one the service sent: its own X-Request-Id, its X-Forwarded-For.
+    for (const parsed of upstream.parsed) expect(parsed.headers['x-forwarded-for']).toMatch(/127\.0\.0\.1/);
+  });
+});
+
+describe('what still goes through, as it came', () => {
+  it('a chunked body arrives whole, in a framing the service wrote', async () => {
+    await attack(`POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n`, 'chunked upload');
+    expect(upstream.parsed[0]).toMatchObject({ method: 'POST', target: '/upload', body: 'hello world' });
+  });
+
+  it('reuses an upstream connection for requests without a body, and gives a request with a body one of its own', async () => {
+    for (let i = 0; i < 3; i++) await attack(`GET /trades/${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'a plain GET');
+    await attack(`POST /toggle HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}`, 'a POST with a body');
+    await attack(`GET /trades/3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'a plain GET after it');
+    const [a, b, c, post, d] = upstream.parsed.map((r) => ({ connection: r.connection, close: r.headers.connection }));
+    expect([b?.connection, c?.connection]).toEqual([a?.connection, a?.connection]);
+    expect(post).toEqual({ connection: expect.not.stringMatching(String(a?.connection)), close: 'close' });
+    expect(d?.connection).not.toBe(post?.connection);
+  });
+});
