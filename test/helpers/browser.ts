@@ -23,13 +23,13 @@ export interface OpenedPage {
 export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Launches the browser before the file's tests and closes it after; call at the top of a describe. */
-export function useBrowser(): { open(url: string, options?: { viewport?: { width: number; height: number } }): Promise<OpenedPage> } {
+/** Launches the browser before the file's tests and closes it after; call at the top of a describe. `args`: extra switches. */
+export function useBrowser(args: readonly string[] = []): { open(url: string, options?: { viewport?: { width: number; height: number } }): Promise<OpenedPage> } {
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; install it with: apt-get install -y chromium`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...args] });
   });
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((context) => context.close()));

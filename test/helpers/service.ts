@@ -29,6 +29,8 @@ export interface TestService {
 export interface TestServiceOptions {
   apiToken?: string;
   corsOrigins?: string[];
+  /** HOST: loopback by default, as the service's own default. */
+  host?: string;
   initialBalance?: number;
   journalMaxBytes?: number;
   /** The legacy backend to forward unowned routes to. */
@@ -78,6 +80,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     config: {
       API_TOKEN: options.apiToken,
       CORS_ORIGINS: options.corsOrigins,
+      HOST: options.host ?? '127.0.0.1',
       UPSTREAM_URL: options.upstreamUrl,
       UPSTREAM_TIMEOUT_MS: options.upstreamTimeoutMs ?? 30_000,
     },
