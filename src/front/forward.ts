@@ -49,10 +49,10 @@ export class Forwarder {
     this.pool = new Pool(options.target, {
       keepAliveTimeout: IDLE_UPSTREAM_MS,
       keepAliveMaxTimeout: IDLE_UPSTREAM_MS,
-      // Timed below, from when the request was forwarded; a started answer is never timed out (an event stream is quiet for minutes).
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      // No response headers in time: 504. A started answer is never timed out (an event stream is quiet for minutes).
+      headersTimeout: options.timeoutMs,
       connectTimeout: options.timeoutMs,
+      bodyTimeout: 0,
     });
   }
 
@@ -74,17 +74,11 @@ export class Forwarder {
       else ended = true; // not on a connection yet: stopped as soon as it is
     };
     const fail = (status: 502 | 504 | 400, reason: string) => {
-      clearTimeout(timer);
+      if (!res.headersSent) res.setHeader('X-Request-Id', id);
       count(status, null);
       failForwarded(res, status, reason);
     };
-    const timer = setTimeout(() => {
-      // Answered first: the abort below reports itself as an error of the exchange, too late to answer.
-      fail(504, `no response headers within ${timeoutMs} ms`);
-      stop(new Error('timed out'));
-    }, timeoutMs);
     res.once('close', () => {
-      clearTimeout(timer);
       // Counted only if it went out; one still waiting for a connection is stopped before it does.
       if (controller) count(499, null);
       // The client went away (or the answer ended): an unfinished exchange is not left on a pooled connection.
@@ -99,9 +93,9 @@ export class Forwarder {
       onResponseStart: (control, statusCode, parsed, statusMessage) => {
         if (statusCode < 200) return; // 100, 103: nothing the client asked for
         answered = true;
-        clearTimeout(timer);
         count(statusCode, (performance.now() - started) / 1000);
         const headers = relayedResponseHeaders(control.rawHeaders as Buffer[]);
+        headers.push('X-Request-Id', id);
         const relay = () => {
           if (res.destroyed) return void control.abort(new Error('the client went away'));
           res.writeHead(statusCode, statusMessage ?? '', headers);
@@ -134,7 +128,8 @@ export class Forwarder {
         if (answered || res.headersSent) return void res.destroy();
         const code = (error as { code?: string }).code;
         if (code === 'UND_ERR_INVALID_ARG') return fail(400, error.message);
-        fail(code === 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502, reasonOf(error));
+        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return fail(504, `no response headers within ${timeoutMs} ms`);
+        fail(502, reasonOf(error));
       },
     };
 

@@ -42,14 +42,18 @@ export function frontDoor({ claim, own, forwarder, logger }: FrontDoorDeps): Fro
 
   return {
     request(req, res) {
-      const id = logRequest(req, res, req.url ?? '/');
+      const target = originForm(req.url ?? '/');
+      const owned = target === null ? null : claim(target);
+      const forwarding = forwarder !== undefined && target !== null && owned === null;
+      // A forwarded answer is written whole by the forwarder, X-Request-Id with the upstream's fields.
+      const id = logRequest(req, res, req.url ?? '/', !forwarding);
       const framing = framingOf(req.rawHeaders);
       // Refused before anything reads its body; the connection closes after the answer (the error says so).
-      if (framing instanceof HttpError) return sendError(res, framing);
-      const target = originForm(req.url ?? '/');
-      if (target === null) return sendError(res, badTarget());
-      const owned = claim(target);
-      if (owned !== null || !forwarder) {
+      if (framing instanceof HttpError || target === null) {
+        if (forwarding) res.setHeader('X-Request-Id', id);
+        return sendError(res, framing instanceof HttpError ? framing : badTarget());
+      }
+      if (!forwarding || forwarder === undefined) {
         // Express keeps an originalUrl it is given: the target as sent, which a redirect is judged by (a trailing slash).
         (req as IncomingMessage & { originalUrl?: string }).originalUrl = target;
         req.url = owned ?? target;

@@ -11,12 +11,9 @@ const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'content-length', 'expect', 'x-req
 const FORWARDED_FOR = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
 
 /** The fields a Connection field names: hop-by-hop too, so dropped. Never the framing, nor Host. */
-function namedByConnection(raw: readonly (string | Buffer)[]): Set<string> {
-  const named = new Set<string>();
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (String(raw[i]).toLowerCase() !== 'connection') continue;
-    for (const token of String(raw[i + 1]).split(',')) named.add(token.trim().toLowerCase());
-  }
+function namedByConnection(connection: string | undefined): Set<string> | null {
+  if (connection === undefined) return null;
+  const named = new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
   named.delete('host');
   return named;
 }
@@ -28,7 +25,8 @@ function namedByConnection(raw: readonly (string | Buffer)[]): Set<string> {
  */
 export function forwardedRequestHeaders(req: IncomingMessage, framing: Framing, requestId: string): string[] {
   const raw = req.rawHeaders;
-  const named = req.headers.connection === undefined ? null : namedByConnection(raw);
+  // Node joins every Connection field of the request into one.
+  const named = namedByConnection(req.headers.connection);
   const headers: string[] = [];
   const before: Record<(typeof FORWARDED_FOR)[number], string[]> = { 'x-forwarded-for': [], 'x-forwarded-proto': [], 'x-forwarded-host': [] };
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -50,22 +48,27 @@ export function forwardedRequestHeaders(req: IncomingMessage, framing: Framing, 
   return headers;
 }
 
-/** The upstream's answer fields for our client, as a flat list; Node frames the body it relays. */
+/**
+ * The upstream's answer fields for our client, as a flat list; Node frames the body it relays. Its
+ * X-Request-Id is left out: the service's own (the one it forwarded) goes with the answer.
+ */
 export function relayedResponseHeaders(raw: readonly Buffer[]): string[] {
-  const named = namedByConnection(raw);
   const headers: string[] = [];
+  let named: Set<string> | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1');
     const key = name.toLowerCase();
-    if (HOP_BY_HOP.has(key) || named.has(key)) continue;
-    headers.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (key === 'connection') for (const token of value.split(',')) (named ??= new Set()).add(token.trim().toLowerCase());
+    if (HOP_BY_HOP.has(key) || key === 'x-request-id') continue;
+    headers.push(name, value);
   }
-  return headers;
+  return named === null ? headers : withoutFields(headers, named);
 }
 
-/** A flat [name, value, …] list without the field `name` (lower case). */
-export function withoutField(headers: readonly string[], name: string): string[] {
+/** A flat [name, value, …] list without the fields `names` (lower case). */
+export function withoutFields(headers: readonly string[], names: ReadonlySet<string>): string[] {
   const kept: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) if ((headers[i] as string).toLowerCase() !== name) kept.push(headers[i] as string, headers[i + 1] as string);
+  for (let i = 0; i + 1 < headers.length; i += 2) if (!names.has((headers[i] as string).toLowerCase())) kept.push(headers[i] as string, headers[i + 1] as string);
   return kept;
 }

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
 import type { Log } from '../domain/ports.ts';
-import { forwardedRequestHeaders, relayedResponseHeaders, withoutField } from './headers.ts';
+import { forwardedRequestHeaders, relayedResponseHeaders, withoutFields } from './headers.ts';
 import { reasonOf } from './forward.ts';
 
 /** A refusal is a small answer; anything larger is not a refusal worth keeping whole. */
@@ -67,7 +67,7 @@ export function forwardWebSocket(pool: Pool, req: IncomingMessage, client: Socke
     onResponseStart: (control, statusCode, _headers, statusMessage) => {
       if (statusCode < 200) return;
       // Its length is the one the buffered body is sent with.
-      const headers = withoutField(relayedResponseHeaders(control.rawHeaders as Buffer[]), 'content-length');
+      const headers = withoutFields(relayedResponseHeaders(control.rawHeaders as Buffer[]), new Set(['content-length']));
       refusal = { status: statusCode, message: statusMessage ?? '', headers, chunks: [], size: 0 };
     },
     onResponseData: (control, chunk) => {

@@ -51,6 +51,8 @@ export function ownRoutes(table: RouteTable, before: RequestHandler, subtrees: R
   };
 }
 
+const PLAIN_PATH = /^(?:\/[\w~-]+)+$/;
+
 /**
  * The path as a server behind us might understand it: percent-escapes decoded, backslashes read as
  * slashes (as the proxy's URL parsing does), dot segments and repeated slashes resolved, no trailing
@@ -59,6 +61,8 @@ export function ownRoutes(table: RouteTable, before: RequestHandler, subtrees: R
  * name the service's own routes and must never reach the upstream.
  */
 export function canonicalPath(path: string): string {
+  // The common case, on every request: nothing to decode, resolve or trim.
+  if (PLAIN_PATH.test(path)) return path;
   let decoded = path;
   try {
     decoded = decodeURIComponent(path);

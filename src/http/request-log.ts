@@ -36,10 +36,11 @@ function levelOf(method: string, status: number, failure: Failure | undefined): 
  * Starts the log line of a request (on Node's own request and response, so forwarded requests need no
  * Express): gives it its id, echoed as X-Request-Id, and writes the line once the answer closes.
  */
-export function requestLogger(logger: Logger): (req: IncomingMessage, res: ServerResponse, url: string) => string {
-  return (req, res, url) => {
+export function requestLogger(logger: Logger): (req: IncomingMessage, res: ServerResponse, url: string, echo?: boolean) => string {
+  // `echo` false: the caller writes X-Request-Id with the rest of the head (a relayed answer, written whole).
+  return (req, res, url, echo = true) => {
     const id = requestIdOf(req.headers);
-    res.setHeader('X-Request-Id', id);
+    if (echo) res.setHeader('X-Request-Id', id);
     const started = performance.now();
     const method = req.method ?? 'GET';
     // `close`, not `finish`: a client that goes away mid-answer (a long forwarded download) is logged too.

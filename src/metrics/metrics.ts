@@ -35,7 +35,12 @@ export class Metrics {
   private readonly staleRefused = this.counter('stale_write_backs_refused_total', 'Stale copies written back by a legacy process whose balance was refused, by file', ['file']);
   private readonly quarantines = this.counter('quarantines_total', 'Corrupt files moved aside, by file', ['file']);
   private readonly streamClients = this.gauge('event_stream_clients', 'Clients connected to /virtual_balance/events');
-  private readonly forwardedRequests = this.counter('forwarded_requests_total', 'Requests forwarded to the legacy backend, by the status class answered', ['class']);
+  private readonly forwardedRequests = this.counter(
+    'forwarded_requests_total',
+    'Requests forwarded to the legacy backend, by the status class answered (4xx includes 499: the client went away before the answer)',
+    ['class'],
+  );
+  private readonly forwardedByClass: { inc(): void }[] = [];
   private readonly upstreamSeconds = new Histogram({
     name: `${PREFIX}upstream_latency_seconds`,
     help: 'Time until the legacy backend started its answer (response headers)',
@@ -77,7 +82,11 @@ export class Metrics {
 
   /** One forwarded request: the status its client got, and the upstream's latency when it answered. */
   forwarded(status: number, upstreamSeconds: number | null): void {
-    this.forwardedRequests.inc({ class: `${Math.floor(status / 100)}xx` });
+    const statusClass = Math.floor(status / 100);
+    // Once per forwarded request: the labelled child is looked up once per class, not hashed every time.
+    let counter = this.forwardedByClass[statusClass];
+    if (!counter) counter = this.forwardedByClass[statusClass] = this.forwardedRequests.labels({ class: `${statusClass}xx` });
+    counter.inc();
     if (upstreamSeconds !== null) this.upstreamSeconds.observe(upstreamSeconds);
   }
 
