@@ -29,7 +29,7 @@ export async function measureForwarding(serverScript: string, work: string): Pro
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const dataDir = join(work, 'forwarding');
   await mkdir(dataDir);
-  const service = await launch(serverScript, [], { DATA_DIR: dataDir, UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'warn' });
+  const service = await launch(serverScript, [], { DATA_DIR: dataDir, UPSTREAM_URL: upstreamUrl });
   const minimal = await launch(join(import.meta.dirname, 'minimal-proxy.js'), [], { UPSTREAM_URL: upstreamUrl });
   const nginx = await startNginx(work, upstream.port);
   const targets: Record<string, string> = {

@@ -78,7 +78,7 @@ const envSchema = z.object({
 
 export type Config = z.output<typeof envSchema>;
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
+export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string; variable: string; problem: string };
 
 /** Whether HOST keeps the service on this machine (127.0.0.0/8, ::1, localhost). */
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
@@ -89,5 +89,6 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   if (result.success) return { ok: true, config: result.data };
   const issue = result.error.issues[0];
   const variable = String(issue?.path[0] ?? 'environment');
-  return { ok: false, message: `invalid configuration: ${variable} ${issue?.message ?? 'is invalid'}` };
+  const problem = issue?.message ?? 'is invalid';
+  return { ok: false, message: `invalid configuration: ${variable} ${problem}`, variable, problem };
 }

@@ -1,7 +1,13 @@
-// The process: reads the environment, starts the service, handles signals, and owns the exit code.
+#!/usr/bin/env node
+// The process and the `balance-sync` command: reads the command line and the environment, starts the
+// service, handles signals, and owns the exit code.
 
 import { resolve } from 'node:path';
+import { flagOf, parseCommandLine } from './cli/arguments.ts';
+import { helpText } from './cli/help.ts';
+import { packageVersion } from './cli/package-info.ts';
 import { isLoopback, loadConfig } from './config.ts';
+import { formatAmount } from './domain/amount.ts';
 import type { WriteStep } from './domain/balance-service.ts';
 import { StartupRefusedError } from './domain/startup-refused.ts';
 import { createLogger } from './logger.ts';
@@ -10,10 +16,25 @@ import { start } from './start.ts';
 
 const SHUTDOWN_DEADLINE_MS = 4_500;
 
-const loaded = loadConfig(process.env);
+/** Says something and ends the process (the only place besides a signal and a failed start that exits). */
+function exitWith(code: number, text: string): never {
+  (code === 0 ? process.stdout : process.stderr).write(text);
+  process.exit(code);
+}
+
+const command = parseCommandLine(process.argv.slice(2), process.env);
+if (command.command === 'usage-error') exitWith(2, `balance-sync: ${command.message} (see balance-sync --help)\n`);
+if (command.command === 'version') exitWith(0, `${packageVersion()}\n`);
+if (command.command === 'help') {
+  const defaults = loadConfig({});
+  exitWith(0, helpText(defaults.ok ? { ...defaults.config, INITIAL_BALANCE: formatAmount(defaults.config.INITIAL_BALANCE) } : {}));
+}
+
+const loaded = loadConfig(command.env);
 if (!loaded.ok) {
-  process.stderr.write(`${loaded.message}\n`);
-  process.exit(1);
+  // A bad flag is bad usage (2); a bad variable is a configuration that cannot start (1).
+  const flag = command.fromFlags.has(loaded.variable) ? flagOf(loaded.variable) : undefined;
+  exitWith(flag ? 2 : 1, flag ? `balance-sync: invalid --${flag}: ${loaded.problem}\n` : `${loaded.message}\n`);
 }
 const config = loaded.config;
 const logger = createLogger(config.LOG_LEVEL, Boolean(process.stdout.isTTY));

@@ -36,8 +36,8 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function launch(env: Record<string, string>) {
-  const child = spawn(process.execPath, [SERVER], {
+function launch(env: Record<string, string>, args: readonly string[] = []) {
+  const child = spawn(process.execPath, [SERVER, ...args], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,8 +53,8 @@ function launch(env: Record<string, string>) {
 }
 
 /** Starts the server and resolves once it listens (or rejects with what it said when it exits first). */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const { child, logs, exited, stderr } = launch(env);
+export async function startServer(env: Record<string, string>, args: readonly string[] = []): Promise<ServerProcess> {
+  const { child, logs, exited, stderr } = launch(env, args);
   const lines = createInterface({ input: child.stdout! });
   const listening = new Promise<number>((resolve, reject) => {
     lines.on('line', (line) => {
