@@ -9,6 +9,7 @@ import { isLoopback, type Config } from './config.ts';
 import type { BalanceService } from './domain/balance-service.ts';
 import type { Snapshot } from './domain/change.ts';
 import type { JournalEntry } from './domain/ports.ts';
+import { answerClientError, refuseConnect } from './front/client-error.ts';
 import { Forwarder } from './front/forward.ts';
 import { frontDoor } from './front/front-door.ts';
 import { UpstreamProbe } from './front/upstream-probe.ts';
@@ -36,6 +37,9 @@ export interface AppDeps {
 export interface App {
   /** The HTTP server's request listener. */
   app: RequestListener;
+  /** The HTTP server's `clientError` and `connect` listeners: an answer in the envelope, never silence. */
+  clientError: ReturnType<typeof answerClientError>;
+  connect: typeof refuseConnect;
   /** For the HTTP server's `upgrade` event: WebSockets go to the legacy backend, anything else is answered as HTTP. */
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   /** Ends the event streams, own and forwarded, and forwarded WebSockets; the HTTP server is the caller's to close. */
@@ -85,6 +89,8 @@ export function createApp({ balance, history, logger, metrics, config, heartbeat
   return {
     app: door.request,
     upgrade: door.upgrade,
+    clientError: answerClientError(logger),
+    connect: refuseConnect,
     close() {
       balance.off('change', publish);
       events.close();

@@ -65,8 +65,10 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
     );
     closers.push(() => watcher.close());
 
-    const { app, upgrade, close: closeApp } = createApp({ balance, history: journal, logger, metrics, config });
+    const { app, upgrade, clientError, connect, close: closeApp } = createApp({ balance, history: journal, logger, metrics, config });
     const server = createServer(app);
+    server.on('clientError', clientError);
+    server.on('connect', (_req, socket) => connect(socket));
     // Only when forwarding: with an `upgrade` listener, Node hands every Upgrade request to it.
     if (config.UPSTREAM_URL) server.on('upgrade', upgrade);
     await new Promise<void>((resolve, reject) => {

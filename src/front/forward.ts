@@ -1,5 +1,6 @@
-// Forwards a request the service does not own to the legacy backend over a pooled undici client,
-// streaming both ways, and adopts what a forwarded change wrote to the files before answering.
+// Forwards a request the service does not own to the legacy backend over undici (the client Node's
+// own fetch is built on), streaming both ways, and adopts what a forwarded change wrote to the files
+// before answering.
 //
 // Where "one request in, one request out" comes from:
 // - framing.ts refuses every request whose length two parsers could read differently, before this;
@@ -9,15 +10,16 @@
 //   not match that length. Nothing the client wrote reaches the upstream socket as it was written;
 // - a request with a body goes out on a connection of its own that closes after the answer, so an
 //   upstream that answers without reading a body (the CL.0 flaw) cannot take it for a next request;
-// - undici sends a request on a pooled connection only after the previous exchange on it completed
-//   cleanly, and destroys a connection that delivers bytes no request asked for — so an answer is
-//   only ever given to the request it answers.
+// - an upstream connection carries the requests of one client connection only (upstream-connections.ts),
+//   one at a time: undici sends the next only after the previous exchange completed, and destroys a
+//   connection that delivers bytes no request asked for — so an answer never reaches another client.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Log } from '../domain/ports.ts';
 import type { Framing } from './framing.ts';
 import { forwardedRequestHeaders, relayedResponseHeaders } from './headers.ts';
+import { UpstreamConnections } from './upstream-connections.ts';
 import { failForwarded } from './upstream-error.ts';
 
 export interface ForwardOptions {
@@ -33,27 +35,18 @@ export interface ForwardOptions {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/**
- * Idle upstream connections are closed after 1 s, before the upstream closes them (gunicorn after 2 s,
- * uvicorn 5 s): a request sent on a connection the upstream is closing fails with a 502 it did not earn.
- */
-const IDLE_UPSTREAM_MS = 1_000;
-
-/** A pool of connections to the legacy backend, and the way one request crosses it. */
+/** The connections to the legacy backend, and the way one request crosses them. */
 export class Forwarder {
-  readonly pool: Pool;
+  readonly connections: UpstreamConnections;
   /** Answers that never end by themselves (event streams) are ended at shutdown. */
   private readonly streams = new Set<ServerResponse>();
 
   constructor(private readonly options: ForwardOptions) {
-    this.pool = new Pool(options.target, {
-      keepAliveTimeout: IDLE_UPSTREAM_MS,
-      keepAliveMaxTimeout: IDLE_UPSTREAM_MS,
-      // No response headers in time: 504. A started answer is never timed out (an event stream is quiet for minutes).
-      headersTimeout: options.timeoutMs,
-      connectTimeout: options.timeoutMs,
-      bodyTimeout: 0,
-    });
+    this.connections = new UpstreamConnections(options.target, options.timeoutMs);
+  }
+
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
   }
 
   /** Forwards one request, already judged soundly framed; `id` is its request id, sent on as X-Request-Id. */
@@ -62,6 +55,7 @@ export class Forwarder {
     const started = performance.now();
     let controller: Dispatcher.DispatchController | null = null;
     let answered = false;
+    let bodiless = false;
     let ended = false;
     // Every forwarded request is counted once, with what its client got (499: it went away first, as nginx counts it).
     let observed = false;
@@ -93,6 +87,7 @@ export class Forwarder {
       onResponseStart: (control, statusCode, parsed, statusMessage) => {
         if (statusCode < 200) return; // 100, 103: nothing the client asked for
         answered = true;
+        bodiless = statusCode === 204 || statusCode === 304 || req.method === 'HEAD';
         count(statusCode, (performance.now() - started) / 1000);
         const headers = relayedResponseHeaders(control.rawHeaders as Buffer[]);
         headers.push('X-Request-Id', id);
@@ -124,9 +119,12 @@ export class Forwarder {
       onResponseError: (_control, error) => {
         ended = true;
         if (res.writableEnded || res.destroyed) return;
+        const code = (error as { code?: string }).code;
+        // A 304 (or 204, or an answer to HEAD) may name the length its body would have had (RFC 9110
+        // §8.6); undici counts the missing body as a short one. The answer is whole as it is.
+        if (bodiless && code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && res.headersSent) return void res.end();
         // An answer already under way cannot become an error envelope: cut it, so the client sees it is incomplete.
         if (answered || res.headersSent) return void res.destroy();
-        const code = (error as { code?: string }).code;
         if (code === 'UND_ERR_INVALID_ARG') return fail(400, error.message);
         if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return fail(504, `no response headers within ${timeoutMs} ms`);
         fail(502, reasonOf(error));
@@ -134,7 +132,7 @@ export class Forwarder {
     };
 
     const method = req.method ?? 'GET';
-    this.pool.dispatch(
+    this.connections.for(req.socket).dispatch(
       {
         path: req.url ?? '/',
         method,
@@ -150,7 +148,7 @@ export class Forwarder {
   /** Ends forwarded answers that never end by themselves; other forwarded requests are left to finish. */
   close(): void {
     for (const res of this.streams) res.destroy();
-    void this.pool.close().catch(() => {});
+    this.connections.close();
   }
 }
 
@@ -158,6 +156,8 @@ export class Forwarder {
 export function reasonOf(error: Error): string {
   const cause = (error as { cause?: { code?: string } }).cause;
   const code = (error as { code?: string }).code;
+  // undici asserts what a response must look like (a status line of 000, say): not a reason to show as such.
+  if (code === 'ERR_ASSERTION' || cause?.code === 'ERR_ASSERTION') return 'an answer that is not HTTP';
   if (cause?.code) return cause.code;
   if (code && !code.startsWith('UND_ERR')) return code;
   return error.message;

@@ -74,7 +74,7 @@ export function frontDoor({ claim, own, forwarder, logger }: FrontDoorDeps): Fro
         return answerOnSocket(socket, 400, 'Bad Request', JSON.stringify({ status: 'error', message }), ['Content-Type', 'application/json']);
       }
       req.url = target;
-      forwardWebSocket(forwarder.pool, req, socket, head, requestIdOf(req.headers), tunnels, logger);
+      forwardWebSocket(forwarder.connections, req, socket, head, { id: requestIdOf(req.headers), timeoutMs: forwarder.timeoutMs, tunnels, log: logger });
     },
 
     close() {

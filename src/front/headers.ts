@@ -7,8 +7,18 @@ import type { Framing } from './framing.ts';
 // Framing is not in this list because it never crosses at all: the service frames what it forwards.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
 // Node answers `Expect: 100-continue` itself; the body is on its way by the time the request goes on.
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'content-length', 'expect', 'x-request-id']);
-const FORWARDED_FOR = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'] as const;
+// A client's X-Forwarded-Proto and -Host are dropped: the service sets what it saw.
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'content-length', 'expect', 'x-request-id', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/**
+ * `Transfer_Encoding`, `Content.Length`: not the framing to Node, but a gateway that maps `_` (CGI,
+ * WSGI) or punctuation to `-` could take them for it. They never cross (nginx drops every name with
+ * an underscore by default; only these are dropped here).
+ */
+function looksLikeFraming(key: string): boolean {
+  return /[_.]/.test(key) && FRAMING_LOOK_ALIKES.has(key.replace(/[_.]/g, '-'));
+}
+const FRAMING_LOOK_ALIKES = new Set([...HOP_BY_HOP, 'content-length', 'host', 'expect']);
 
 /** The fields a Connection field names: hop-by-hop too, so dropped. Never the framing, nor Host. */
 function namedByConnection(connection: string | undefined): Set<string> | null {
@@ -21,29 +31,28 @@ function namedByConnection(connection: string | undefined): Set<string> | null {
 /**
  * The request's fields for the legacy backend, as a flat [name, value, …] list: duplicates and order
  * kept, the connection's own fields dropped, the body's length the one the service computed (a
- * Content-Length, or none: then the body goes chunked), X-Forwarded-* appended to, X-Request-Id ours.
+ * Content-Length, or none: then the body goes chunked), X-Forwarded-For appended to, X-Forwarded-Proto
+ * and -Host and X-Request-Id the service's own.
  */
 export function forwardedRequestHeaders(req: IncomingMessage, framing: Framing, requestId: string): string[] {
   const raw = req.rawHeaders;
   // Node joins every Connection field of the request into one.
   const named = namedByConnection(req.headers.connection);
   const headers: string[] = [];
-  const before: Record<(typeof FORWARDED_FOR)[number], string[]> = { 'x-forwarded-for': [], 'x-forwarded-proto': [], 'x-forwarded-host': [] };
+  const forwardedFor: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     const key = name.toLowerCase();
-    if (NOT_FORWARDED.has(key) || named?.has(key)) continue;
-    if (key in before) before[key as keyof typeof before].push(raw[i + 1] as string);
+    if (NOT_FORWARDED.has(key) || named?.has(key) || looksLikeFraming(key)) continue;
+    if (key === 'x-forwarded-for') forwardedFor.push(raw[i + 1] as string);
     else headers.push(name, raw[i + 1] as string);
   }
   if (framing.body === 'length') headers.push('content-length', String(framing.length));
-  const append = (key: keyof typeof before, value: string | undefined) => {
-    const values = value === undefined ? before[key] : [...before[key], value];
-    if (values.length > 0) headers.push(key, values.join(','));
-  };
-  append('x-forwarded-for', req.socket.remoteAddress);
-  append('x-forwarded-proto', 'http');
-  append('x-forwarded-host', req.headers.host);
+  if (req.socket.remoteAddress !== undefined) forwardedFor.push(req.socket.remoteAddress);
+  if (forwardedFor.length > 0) headers.push('x-forwarded-for', forwardedFor.join(','));
+  // How the request reached this service, which is the first hop: a client's own claims are not kept.
+  headers.push('x-forwarded-proto', 'http');
+  if (req.headers.host !== undefined) headers.push('x-forwarded-host', req.headers.host);
   headers.push('x-request-id', requestId);
   return headers;
 }

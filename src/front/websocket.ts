@@ -1,13 +1,14 @@
-// WebSocket upgrades to the legacy backend: the handshake forwarded through the pool, the two sockets
+// WebSocket upgrades to the legacy backend: the handshake forwarded on a connection of its own, the two sockets
 // joined only once the upstream has switched protocols (101), and a refusal relayed as it came.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Log } from '../domain/ports.ts';
 import { forwardedRequestHeaders, relayedResponseHeaders, withoutFields } from './headers.ts';
 import { reasonOf } from './forward.ts';
+import type { UpstreamConnections } from './upstream-connections.ts';
 
 /** A refusal is a small answer; anything larger is not a refusal worth keeping whole. */
 const MAX_REFUSAL_BYTES = 64 * 1024;
@@ -32,11 +33,24 @@ const envelope = (message: string) => JSON.stringify({ status: 'error', message 
  * until it has answered 101 (undici hands over the socket only then), so a client cannot talk HTTP to
  * the upstream over a "tunnel" the upstream never agreed to.
  */
-export function forwardWebSocket(pool: Pool, req: IncomingMessage, client: Socket, early: Buffer, id: string, tunnels: Set<Duplex>, log: Log): void {
+export function forwardWebSocket(
+  connections: UpstreamConnections,
+  req: IncomingMessage,
+  client: Socket,
+  early: Buffer,
+  { id, timeoutMs, tunnels, log }: { id: string; timeoutMs: number; tunnels: Set<Duplex>; log: Log },
+): void {
   client.pause();
   let controller: Dispatcher.DispatchController | null = null;
   let gone = false;
+  // undici times out no handshake: no answer by the deadline is a 504, as for any forwarded request.
+  const deadline = setTimeout(() => {
+    log.warn({ req: { id, url: req.url }, upstream: 'the legacy backend did not answer in time' }, 'a WebSocket to the legacy backend failed');
+    answerOnSocket(client, 504, 'Gateway Timeout', envelope(`the legacy backend did not answer in time (no response headers within ${timeoutMs} ms)`), ['Content-Type', 'application/json']);
+    controller?.abort(new Error('timed out'));
+  }, timeoutMs);
   client.once('close', () => {
+    clearTimeout(deadline);
     gone = true;
     controller?.abort(new Error('the client went away'));
   });
@@ -49,6 +63,7 @@ export function forwardWebSocket(pool: Pool, req: IncomingMessage, client: Socke
       if (gone) control.abort(new Error('the client went away'));
     },
     onRequestUpgrade: (control, _statusCode, _headers, upstream) => {
+      clearTimeout(deadline);
       if (gone) return void upstream.destroy();
       tunnels.add(client);
       client.once('close', () => tunnels.delete(client));
@@ -66,6 +81,7 @@ export function forwardWebSocket(pool: Pool, req: IncomingMessage, client: Socke
     },
     onResponseStart: (control, statusCode, _headers, statusMessage) => {
       if (statusCode < 200) return;
+      clearTimeout(deadline);
       // Its length is the one the buffered body is sent with.
       const headers = withoutFields(relayedResponseHeaders(control.rawHeaders as Buffer[]), new Set(['content-length']));
       refusal = { status: statusCode, message: statusMessage ?? '', headers, chunks: [], size: 0 };
@@ -80,11 +96,35 @@ export function forwardWebSocket(pool: Pool, req: IncomingMessage, client: Socke
       if (refusal) answerOnSocket(client, refusal.status, refusal.message, Buffer.concat(refusal.chunks), refusal.headers);
     },
     onResponseError: (_control, error) => {
+      clearTimeout(deadline);
       if (gone || client.bytesWritten > 0) return void client.destroy();
-      log.warn({ req: { id, url: req.url }, upstream: reasonOf(error) }, 'a WebSocket to the legacy backend failed');
-      answerOnSocket(client, 502, 'Bad Gateway', envelope(`the legacy backend could not be reached (${reasonOf(error)})`), ['Content-Type', 'application/json']);
+      const code = (error as { code?: string }).code;
+      const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+      const message = timedOut ? 'the legacy backend did not answer in time' : `the legacy backend could not be reached (${reasonOf(error)})`;
+      log.warn({ req: { id, url: req.url }, upstream: message }, 'a WebSocket to the legacy backend failed');
+      if (timedOut) answerOnSocket(client, 504, 'Gateway Timeout', envelope(message), ['Content-Type', 'application/json']);
+      else answerOnSocket(client, 502, 'Bad Gateway', envelope(message), ['Content-Type', 'application/json']);
     },
   };
   log.info({ req: { id, method: req.method, url: req.url } }, `${req.method} ${req.url} upgrading to a WebSocket with the legacy backend`);
-  pool.dispatch({ path: req.url ?? '/', method: 'GET', headers: forwardedRequestHeaders(req, { body: 'none' }, id), upgrade: 'websocket' }, handler);
+  // A connection of its own: once switched, it is the tunnel's, not a connection to send requests on.
+  const { client: upstreamClient, done } = connections.single();
+  upstreamClient.dispatch(
+    { path: req.url ?? '/', method: 'GET', headers: forwardedRequestHeaders(req, { body: 'none' }, id), upgrade: 'websocket' },
+    {
+      ...handler,
+      onRequestUpgrade: (...args) => {
+        handler.onRequestUpgrade?.(...args);
+        done();
+      },
+      onResponseEnd: (...args) => {
+        handler.onResponseEnd?.(...args);
+        done();
+      },
+      onResponseError: (...args) => {
+        handler.onResponseError?.(...args);
+        done();
+      },
+    },
+  );
 }

@@ -20,7 +20,7 @@ let door: { port: number; close(): Promise<void> };
 beforeEach(async () => {
   upstream = await startOracleUpstream();
   service = await openService(await tempDir(), { upstreamUrl: upstream.url, apiToken: 'secret' });
-  door = await listenOn(service.app, service.upgrade);
+  door = await listenOn(service);
 });
 
 afterEach(async () => {
@@ -191,13 +191,70 @@ describe('what still goes through, as it came', () => {
     expect(upstream.parsed[0]).toMatchObject({ method: 'POST', target: '/upload', body: 'hello world' });
   });
 
-  it('reuses an upstream connection for requests without a body, and gives a request with a body one of its own', async () => {
-    for (let i = 0; i < 3; i++) await attack(`GET /trades/${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'a plain GET');
-    await attack(`POST /toggle HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}`, 'a POST with a body');
-    await attack(`GET /trades/3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'a plain GET after it');
+  it("reuses a client connection's upstream connection for requests without a body, and gives a request with a body one of its own", async () => {
+    const get = (i: number) => `GET /trades/${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    await attack(`${get(0)}${get(1)}${get(2)}POST /toggle HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}${get(3)}`, 'pipelined on one connection');
     const [a, b, c, post, d] = upstream.parsed.map((r) => ({ connection: r.connection, close: r.headers.connection }));
-    expect([b?.connection, c?.connection]).toEqual([a?.connection, a?.connection]);
-    expect(post).toEqual({ connection: expect.not.stringMatching(String(a?.connection)), close: 'close' });
+    expect([b?.connection, c?.connection, post?.connection]).toEqual([a?.connection, a?.connection, a?.connection]);
+    expect(post?.close).toBe('close');
     expect(d?.connection).not.toBe(post?.connection);
+  });
+
+  it('never lets two client connections share an upstream connection', async () => {
+    // One after the other: a pool would hand the first client's idle upstream connection to the next.
+    for (const i of [0, 1, 2]) await exchange(door.port, `GET /a/${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /b/${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    await Promise.all([3, 4, 5].map((i) => exchange(door.port, `GET /a/${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)));
+    const byConnection = new Map<number, string[]>();
+    for (const r of upstream.parsed) byConnection.set(r.connection, [...(byConnection.get(r.connection) ?? []), r.target.split('/')[2] as string]);
+    for (const clients of byConnection.values()) expect(new Set(clients).size).toBe(1);
+  });
+
+  it('gives no client the extra answers of a back end that answers once too often', async () => {
+    const victims = async (round: number) =>
+      Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          exchange(door.port, `GET /orders?victim=${round}-${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /orders?victim=${round}-${i}-again HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+        ),
+      );
+    for (let round = 0; round < 10; round++) {
+      const [, answers] = await Promise.all([exchange(door.port, `GET /twice HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${CLOSER}`), victims(round)]);
+      for (const [i, answer] of answers.entries()) {
+        expect(answer).not.toContain('POISON');
+        expect(answer).toContain(`"answered":"/orders?victim=${round}-${i}"`);
+        expect(answer).toContain(`"answered":"/orders?victim=${round}-${i}-again"`);
+      }
+    }
+  });
+});
+
+describe('what an attacker found in the first version of this door', () => {
+  it.each([
+    ['both framings', 'POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['two lengths', 'POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'],
+    ['a signed length', 'POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: +5\r\n\r\nhello'],
+    ['obs-fold', 'GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\r\n b\r\n\r\n'],
+  ])("a request Node's own parser refuses (%s) is answered 400 in the envelope, not a bare 400", async (_what, bytes) => {
+    const received = await exchange(door.port, bytes);
+    expect(received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4))).toEqual({ status: 'error', message: expect.stringContaining('nothing was forwarded') });
+    expect(upstream.parsed).toEqual([]);
+  });
+
+  it('CONNECT is answered 405 in the envelope, never tunnelled', async () => {
+    const received = await exchange(door.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    expect(received).toMatch(/^HTTP\/1\.1 405 /);
+    expect(received).toContain('"status":"error"');
+    expect(upstream.parsed).toEqual([]);
+  });
+
+  it("sets X-Forwarded-Proto and -Host from what it saw, keeping no client's claim, and appends to X-Forwarded-For", async () => {
+    await attack('GET /x HTTP/1.1\r\nHost: 127.0.0.1:8001\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: gopher\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n', 'spoofed X-Forwarded-*');
+    expect(upstream.parsed[0]?.headers).toMatchObject({ 'x-forwarded-host': '127.0.0.1:8001', 'x-forwarded-proto': 'http', 'x-forwarded-for': expect.stringMatching(/^10\.0\.0\.7,.*127\.0\.0\.1$/) });
+  });
+
+  it('never passes on a field that a gateway could read as the framing (Transfer_Encoding, Content.Length)', async () => {
+    await attack('GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer_Encoding: chunked\r\nContent.Length: 40\r\nContent_Length: 40\r\nX_Trade_Id: 7\r\n\r\n', 'look-alike framing');
+    expect(Object.keys(upstream.parsed[0]?.headers ?? {})).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(transfer|content)[_.]/)]));
+    expect(upstream.parsed[0]?.headers).toMatchObject({ x_trade_id: '7' });
   });
 });

@@ -174,6 +174,8 @@ export async function startLegacyBackend(options: LegacyBackendOptions): Promise
       holdUntilRelease(res, () => res.end('data: 2\n\n'));
     },
     'GET /error500': (_req, res) => send(res, 500, { detail: 'legacy failure' }, { 'x-legacy-trace': 'trace-500' }),
+    // A 304 may name the length its body would have had (RFC 9110 §8.6).
+    'GET /not-modified': (_req, res) => void res.writeHead(304, { etag: '"v1"', 'content-length': '6' }).end(),
     'GET /drop': (req) => void req.socket.destroy(),
     // A worker killed mid-answer, after it booked a trade: the status line and headers go out, then
     // the connection is reset while balance-sync is adopting the booking.
@@ -205,10 +207,13 @@ export async function startLegacyBackend(options: LegacyBackendOptions): Promise
 
   const server = createServer((req, res) => void handle(req, res));
   const sockets = new WebSocketServer({ noServer: true });
+  const silent = new Set<import('node:stream').Duplex>();
   server.on('upgrade', (req, socket, head) => {
     requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
     socket.on('error', () => socket.destroy());
-    if (new URL(req.url ?? '/', 'http://legacy').pathname !== '/ws') return void socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    const path = new URL(req.url ?? '/', 'http://legacy').pathname;
+    if (path === '/ws-silent') return void silent.add(socket); // never answers the handshake
+    if (path !== '/ws') return void socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
     sockets.handleUpgrade(req, socket, head, (ws) => {
       ws.send('hello from legacy');
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -231,6 +236,7 @@ export async function startLegacyBackend(options: LegacyBackendOptions): Promise
       stopped ??= new Promise<void>((done) => {
         held.removeAllListeners();
         for (const ws of sockets.clients) ws.terminate();
+        for (const socket of silent) socket.destroy();
         sockets.close();
         server.close(() => done());
         server.closeAllConnections();

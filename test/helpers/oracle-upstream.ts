@@ -72,7 +72,7 @@ function parseOne(data: Buffer): { request: Omit<ParsedRequest, 'connection'>; u
   return { request: { method, target, headers, body }, used: at };
 }
 
-/** `slowMs`: requests for /slow… are answered after that long, the others at once. */
+/** `slowMs`: requests for /slow… are answered after that long, the others at once; /twice… are answered three times. */
 export async function startOracleUpstream({ slowMs = 300 } = {}): Promise<OracleUpstream> {
   const parsed: ParsedRequest[] = [];
   const pending = new Map<Socket, Buffer>();
@@ -88,13 +88,13 @@ export async function startOracleUpstream({ slowMs = 300 } = {}): Promise<Oracle
       if (closing) return;
       let data = Buffer.concat([pending.get(socket) ?? Buffer.alloc(0), chunk]);
       // Every whole request in what arrived is parsed before anything is answered.
-      const answers: { body: string; close: boolean; slow: boolean }[] = [];
+      const answers: { body: string; close: boolean; slow: boolean; twice: boolean }[] = [];
       for (let one = parseOne(data); one && !closing; one = parseOne(data)) {
         data = data.subarray(one.used);
         const request = { ...one.request, connection };
         parsed.push(request);
         closing = /close/i.test(request.headers.connection ?? '');
-        answers.push({ body: JSON.stringify({ answered: request.target, n: parsed.length }), close: closing, slow: request.target.startsWith('/slow') });
+        answers.push({ body: JSON.stringify({ answered: request.target, n: parsed.length }), close: closing, slow: request.target.startsWith('/slow'), twice: request.target.startsWith('/twice') });
       }
       pending.set(socket, closing ? Buffer.alloc(0) : data);
       // Answers go out in order, a slow one holding up those behind it, as on any HTTP/1.1 connection.
@@ -104,6 +104,13 @@ export async function startOracleUpstream({ slowMs = 300 } = {}): Promise<Oracle
           if (answer.slow) await new Promise((resolve) => setTimeout(resolve, slowMs));
           if (socket.destroyed) return;
           socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${answer.close ? 'connection: close\r\n' : ''}\r\n${answer.body}`);
+          // A back end that answers once too often: a second answer nobody asked for, now and a little later.
+          if (answer.twice) {
+            const extra = '{"answered":"POISON"}';
+            const poison = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${extra.length}\r\n\r\n${extra}`;
+            socket.write(poison);
+            setTimeout(() => socket.destroyed || socket.write(poison), 5);
+          }
           if (answer.close) socket.end();
         });
       }

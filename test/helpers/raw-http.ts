@@ -1,9 +1,9 @@
 // Raw HTTP for attack tests: bytes written to a socket exactly as given, and everything that comes
 // back until the server closes the connection.
 
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { App } from '../../src/app.ts';
 
 /** Writes `bytes` on a fresh connection and resolves with all the server sent once it closes it. */
 export function exchange(port: number, bytes: string | Buffer, timeoutMs = 3_000): Promise<string> {
@@ -25,10 +25,12 @@ export function exchange(port: number, bytes: string | Buffer, timeoutMs = 3_000
 /** The status codes of the answers in a raw HTTP/1.1 byte stream, in order. */
 export const statusesOf = (received: string): number[] => [...received.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 
-/** An app's listeners on a real socket on 127.0.0.1; `close` also destroys upgraded sockets. */
-export async function listenOn(app: RequestListener, upgrade?: (req: IncomingMessage, socket: Socket, head: Buffer) => void): Promise<{ port: number; server: Server; close(): Promise<void> }> {
-  const server = createServer(app);
-  if (upgrade) server.on('upgrade', upgrade);
+/** An app's listeners on a real socket on 127.0.0.1, wired as start.ts wires them; `close` also destroys upgraded sockets. */
+export async function listenOn(app: Pick<App, 'app' | 'upgrade' | 'clientError' | 'connect'>): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+  const server = createServer(app.app);
+  server.on('upgrade', app.upgrade);
+  server.on('clientError', app.clientError);
+  server.on('connect', (_req, socket) => app.connect(socket));
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

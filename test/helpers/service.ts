@@ -22,6 +22,8 @@ export interface TestService {
   stores: BalanceStore[];
   app: ReturnType<typeof createApp>['app'];
   upgrade: ReturnType<typeof createApp>['upgrade'];
+  clientError: ReturnType<typeof createApp>['clientError'];
+  connect: ReturnType<typeof createApp>['connect'];
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -72,7 +74,7 @@ export async function openService(dir: string, options: TestServiceOptions = {})
         throw error;
       })
     : null;
-  const { app, upgrade, close } = createApp({
+  const { app, upgrade, clientError, connect, close } = createApp({
     balance,
     history: journal,
     logger,
@@ -91,6 +93,8 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     stores,
     app,
     upgrade,
+    clientError,
+    connect,
     metrics,
     async close() {
       await watcher?.close();

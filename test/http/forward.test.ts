@@ -233,6 +233,15 @@ describe('forwarding what balance-sync does not own', () => {
     expect(res.headers['x-served-by']).toBe('legacy');
   });
 
+  it('relays a 304 that names the length its body would have had, whole', async () => {
+    await front();
+    const host = await listen();
+    const response = await within(startRequest(host, 'GET', '/not-modified', { 'If-None-Match': '"v1"' }), 2_000, 'the 304');
+    expect(response.statusCode).toBe(304);
+    expect(response.headers.etag).toBe('"v1"');
+    expect(await rest(response)).toBe('');
+  });
+
   it("relays the upstream's own 404 for a route neither knows, not the service's envelope", async () => {
     const { app } = await front();
     const res = await request(app).get('/no/such/legacy/route').expect(404);
@@ -448,6 +457,14 @@ describe('when the upstream fails', () => {
     const ws = webSocket(`ws://${host}/ws`);
     const [, response] = await within(once(ws, 'unexpected-response'), 2_000, 'an answer to the upgrade');
     expect((response as IncomingMessage).statusCode).toBe(502);
+  });
+
+  it('answers a WebSocket handshake the upstream never answers with 504', async () => {
+    await front({ service: { upstreamTimeoutMs: 300 } });
+    const host = await listen();
+    const ws = webSocket(`ws://${host}/ws-silent`);
+    const [, response] = await within(once(ws, 'unexpected-response'), 2_000, 'an answer to the upgrade');
+    expect((response as IncomingMessage).statusCode).toBe(504);
   });
 
   it('answers 504 in the envelope when no response headers come within UPSTREAM_TIMEOUT_MS', async () => {
