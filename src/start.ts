@@ -44,6 +44,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
       maxBytes: config.JOURNAL_MAX_BYTES,
       keepSegments: config.JOURNAL_SEGMENTS,
       retainMs: IDEMPOTENCY_WINDOW_MS,
+      log: logger,
     });
     closers.push(() => journal.close());
     if (trimmed) logger.warn({ file: 'balance_journal.jsonl' }, 'trimmed a torn last line from the journal');
