@@ -10,7 +10,7 @@ import { entriesBackward, JOURNAL_FILE, lastWholeLineEnd, linesBackward, listSeg
 import { encodeEntry } from './journal-line.ts';
 import { JournalHealthState } from './journal-health.ts';
 import { KeyWindow, type Stamped } from './journal-memory.ts';
-import { clearThePlace, identityOf, inspect, isForeign, moveAside, rebuild, UNWRITABLE, writable, writeWhole, type FileIdentity } from './journal-recovery.ts';
+import { CHANGED, clearThePlace, identityOf, inspect, isForeign, moveAside, rebuild, UNWRITABLE, writable, writeWhole, type FileIdentity } from './journal-recovery.ts';
 import { dropOldSegments, startNewSegment } from './journal-rotation.ts';
 
 export { JOURNAL_FILE } from './journal-files.ts';
@@ -162,12 +162,15 @@ export class Journal implements JournalPort {
     this.lastEntry = stamped.at(-1) ?? this.lastEntry;
     this.keys.add(stamped);
     this.keys.expire((s) => this.ageOf(s) > this.options.retainMs);
-    // Appended to a file that was deleted or replaced meanwhile, these lines would be lost to the next start.
-    const problem = await inspect(this.path, this.identity, this.size);
+    // Appended to a file that was deleted or replaced meanwhile, these lines would be lost to the next
+    // start. (A look that fails is left to the next one: the lines are written.)
+    const problem = await inspect(this.path, this.identity, this.size).catch(() => null);
     if (problem) {
       try {
         await this.repair(problem);
       } catch (error) {
+        // Not acknowledged, so not kept: out of memory, and out of the file it went to (not someone else's).
+        if (problem !== CHANGED) await this.truncateTo(before.size).catch(() => {});
         forget();
         throw error;
       }

@@ -137,6 +137,31 @@ describe('the journal changed under the running service', () => {
     expect(await rememberedAfterRestart(dir)).toEqual({ keys: expectedKeys(1, 2), last: 2 });
   });
 
+  it('deleted where it cannot be put back (the folder immutable): the change fails and is not kept; once it can, it is', async (context) => {
+    const dir = await tempDir();
+    revision = 0;
+    const journal = await openJournal(dir);
+    await journal.append([keyed()]);
+    await rm(join(dir, JOURNAL_FILE));
+    try {
+      execFileSync('chattr', ['+i', dir], { stdio: 'ignore' });
+    } catch {
+      return context.skip('chattr +i is not supported here');
+    }
+    cleanups.push(() => execFileSync('chattr', ['-i', dir], { stdio: 'ignore' }));
+    await expect(journal.append([keyed()])).rejects.toThrow();
+    revision--;
+    expect(journal.health()).toMatchObject({ ok: false, problem: expect.stringMatching(/^was deleted; could not be re-created/) });
+    expect(journal.last()?.revision).toBe(1);
+
+    execFileSync('chattr', ['-i', dir], { stdio: 'ignore' });
+    await journal.check();
+    expect(journal.health()).toMatchObject({ ok: true, recreated: { reason: 'was deleted' } });
+    await journal.append([keyed()]);
+    expect((await journal.recent(5)).map((e) => e.revision)).toEqual([2, 1]);
+    expect(await rememberedAfterRestart(dir)).toEqual({ keys: expectedKeys(1, 2), last: 2 });
+  });
+
   it('takes the lines of a change back out even after putting the journal back', async () => {
     const dir = await tempDir();
     revision = 0;
