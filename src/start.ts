@@ -9,9 +9,10 @@ import type { Config } from './config.ts';
 import { BalanceService, type WriteStep } from './domain/balance-service.ts';
 import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
 import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balance-file.ts';
-import { lockDataDir, removeOrphanedTempFiles } from './store/data-dir-lock.ts';
+import { lockDataDir } from './store/data-dir-lock.ts';
 import { openFolder } from './store/durable-write.ts';
 import { Journal } from './store/journal.ts';
+import { removeOrphanedTempFiles } from './store/orphaned-temp-files.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { watchFiles } from './watch/file-watcher.ts';
 
@@ -25,7 +26,7 @@ export interface Running {
 export async function start(config: Config, logger: Logger, afterStep?: (step: WriteStep) => void | Promise<void>): Promise<Running> {
   const dir = config.DATA_DIR;
   await mkdir(dir, { recursive: true });
-  const release = await lockDataDir(dir, (error) => logger.error({ err: error }, 'the data folder lock was compromised'));
+  const release = await lockDataDir(dir);
   const closers: (() => Promise<void> | void)[] = [release];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
@@ -43,6 +44,7 @@ export async function start(config: Config, logger: Logger, afterStep?: (step: W
       maxBytes: config.JOURNAL_MAX_BYTES,
       keepSegments: config.JOURNAL_SEGMENTS,
       retainMs: IDEMPOTENCY_WINDOW_MS,
+      log: logger,
     });
     closers.push(() => journal.close());
     if (trimmed) logger.warn({ file: 'balance_journal.jsonl' }, 'trimmed a torn last line from the journal');

@@ -7,8 +7,8 @@ import type { ChangeRequest, Snapshot } from './change.ts';
 import { GroupCommit } from './commit/group-commit.ts';
 import { saveBatch, type Saved } from './commit/save-batch.ts';
 import { StorageUnavailableError } from './errors.ts';
-import { IDEMPOTENCY_WINDOW_MS, IdempotencyMemory } from './idempotency.ts';
-import { FileChangedError, type BalanceStore, type JournalEntry, type JournalPort, type Log } from './ports.ts';
+import { IdempotencyMemory } from './idempotency.ts';
+import { FileChangedError, type BalanceStore, type JournalHealth, type JournalPort, type Log } from './ports.ts';
 import { settleFromDisk } from './settle-from-disk.ts';
 
 /** A point in the write path where a test may crash the process: `journal`, or a file's name. */
@@ -17,7 +17,7 @@ export type WriteStep = string;
 export interface BalanceServiceOptions {
   /** In write order: the balance file first, then the trading state. */
   stores: readonly BalanceStore[];
-  journal: JournalPort & { since(sinceMs: number): Promise<JournalEntry[]> };
+  journal: JournalPort;
   /** Makes every rename in the files' folder durable: one call after both files are written. */
   syncFolder: () => Promise<void>;
   initialBalance: Amount;
@@ -51,6 +51,8 @@ export interface BalanceServiceEvents {
   quarantined: [{ file: string }];
   /** The service became ready, or stopped being ready. */
   readiness: [boolean];
+  /** The journal stopped or started being whole, or was re-created. */
+  journal: [JournalHealth];
 }
 
 const MAX_ATTEMPTS = 5;
@@ -74,7 +76,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   constructor(private readonly options: BalanceServiceOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.keys = new IdempotencyMemory(this.now);
+    this.keys = new IdempotencyMemory();
+    options.journal.onHealthChange((health) => {
+      this.emit('journal', health);
+      this.emit('readiness', this.health().ready);
+    });
   }
 
   /** Start-up: reconcile the files and the journal, heal what needs healing, remember recent keys. */
@@ -88,7 +94,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
         if (!(error instanceof FileChangedError) || tries >= MAX_ATTEMPTS) throw error;
       }
     }
-    this.keys.restore(await this.options.journal.since(this.now() - IDEMPOTENCY_WINDOW_MS));
+    this.keys.restore(this.options.journal.keysInWindow());
   }
 
   get ready(): boolean {
@@ -147,7 +153,9 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     );
     const balance = this.current?.balance ?? null;
     const filesAgree = this.options.stores.every((store) => store.lastSeen().balance === balance);
-    return { ready: this.healthy, files_agree: filesAgree, revision: this.current?.revision ?? null, balance, files };
+    // A journal that is not whole could lose an acknowledged key: not ready, though reads are served.
+    const journal = this.options.journal.health();
+    return { ready: this.healthy && journal.ok, files_agree: filesAgree, revision: this.current?.revision ?? null, balance, files, journal };
   }
 
   /** Lets queued changes finish, then stops background work; later changes are refused (503). */

@@ -88,6 +88,22 @@ export interface JournalEntry {
   request_hash?: string;
 }
 
+/** Whether the journal on disk holds every acknowledged change and key (`/health` reports it). */
+export interface JournalHealth {
+  file: string;
+  /** False while it can neither be written nor put back: changes are refused until it is whole again. */
+  ok: boolean;
+  problem?: string;
+  /** The last time it had to be re-created from memory while the service ran, and why. */
+  recreated?: { at: string; reason: string; movedAside?: string };
+}
+
+/** A remembered change with an Idempotency-Key, and how long ago it was made as the journal's own order tells it. */
+export interface RememberedKey {
+  entry: JournalEntry;
+  ageMs: number;
+}
+
 export interface JournalPort {
   last(): JournalEntry | null;
   /** Appends and fsyncs; the returned function takes the lines back out (the files could not follow). */
@@ -96,4 +112,8 @@ export interface JournalPort {
   compact(): Promise<void>;
   /** What the journal knows since `revision`, for judging a write-back of `file` (see stale-write-back.ts). */
   writeBackHistory(revision: number, file: string): Promise<WriteBackHistory>;
+  /** Every entry with an Idempotency-Key younger than 24 h, judged by the journal's order, not by `at` alone. */
+  keysInWindow(): RememberedKey[];
+  health(): JournalHealth;
+  onHealthChange(listener: (health: JournalHealth) => void): void;
 }

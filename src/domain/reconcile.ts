@@ -31,7 +31,12 @@ export interface ReconcileInput {
   files: readonly NamedState[];
   journal: JournalHead | null;
   initialBalance: Amount;
+  /** The wall clock now: a time further ahead than FUTURE_TOLERANCE_MS is not believed (step 5). */
+  nowMs: number;
 }
+
+/** Clocks of two machines (a network share) or two moments differ a little; more than this is a clock that ran ahead. */
+export const FUTURE_TOLERANCE_MS = 5_000;
 
 export type Decision =
   | { action: 'refuse'; corrupt: string[] }
@@ -49,6 +54,8 @@ export type Decision =
       disagreed: boolean;
       /** Files holding a stale write-back (see stale-write-back.ts): not candidates, their other fields kept. */
       stale: string[];
+      /** Sources whose time is in the future: ranked below every source whose time is not. */
+      future: { source: string; timeMs: number }[];
     };
 
 interface Candidate {
@@ -57,26 +64,33 @@ interface Candidate {
   timeMs: number;
   revision: number;
   rank: number;
+  future: boolean;
 }
 
-export function reconcile({ files, journal, initialBalance }: ReconcileInput): Decision {
+export function reconcile({ files, journal, initialBalance, nowMs }: ReconcileInput): Decision {
+  const isFuture = (timeMs: number) => timeMs > nowMs + FUTURE_TOLERANCE_MS;
   const candidates: Candidate[] = [];
   const stale: string[] = [];
+  // A journal time in the future cannot order a file's write before or after it: the stale-write-back
+  // rule then looks at every file (a file merely behind the journal is rolled forward either way).
+  const journalBelieved = journal && { ...journal, atMs: isFuture(journal.atMs) ? -Infinity : journal.atMs };
   for (const [rank, { name, state, history }] of files.entries()) {
-    if (state.status === 'valid' && journal && history && isStaleWriteBack(state, journal, history)) {
+    if (state.status === 'valid' && journalBelieved && history && isStaleWriteBack(state, journalBelieved, history)) {
       stale.push(name);
     } else if (state.status === 'valid') {
       // Whole milliseconds, like the journal's times: within one, the revision decides.
-      candidates.push({ source: name, balance: state.balance, timeMs: Math.floor(state.mtimeMs), revision: state.revision ?? -1, rank });
+      const timeMs = Math.floor(state.mtimeMs);
+      candidates.push({ source: name, balance: state.balance, timeMs, revision: state.revision ?? -1, rank, future: isFuture(timeMs) });
     }
   }
   if (journal) {
-    candidates.push({ source: 'journal', balance: journal.balance, timeMs: journal.atMs, revision: journal.revision, rank: files.length });
+    candidates.push({ source: 'journal', balance: journal.balance, timeMs: journal.atMs, revision: journal.revision, rank: files.length, future: isFuture(journal.atMs) });
   }
 
   const recorded = files.map(({ state }) => ('revision' in state ? (state.revision ?? 0) : 0));
   const baseRevision = Math.max(0, journal?.revision ?? 0, ...recorded);
   const fresh = (balance: Amount) => journal === null || journal.balance !== balance;
+  const future = candidates.filter((c) => c.future).map(({ source, timeMs }) => ({ source, timeMs }));
 
   if (candidates.length === 0) {
     const corrupt = files.filter(({ state }) => state.status === 'corrupt').map(({ name }) => name);
@@ -90,11 +104,13 @@ export function reconcile({ files, journal, initialBalance }: ReconcileInput): D
       isChange: true,
       disagreed: false,
       stale,
+      future,
     };
   }
 
+  // A time in the future says only that a clock ran ahead: it ranks below every time that is not.
   const sorted = [...candidates].sort(
-    (a, b) => b.timeMs - a.timeMs || b.revision - a.revision || a.rank - b.rank,
+    (a, b) => Number(a.future) - Number(b.future) || b.timeMs - a.timeMs || b.revision - a.revision || a.rank - b.rank,
   );
   const winner = sorted[0] as Candidate;
   const runnerUp = sorted.find((c) => c.balance !== winner.balance);
@@ -108,6 +124,7 @@ export function reconcile({ files, journal, initialBalance }: ReconcileInput): D
     isChange,
     disagreed: runnerUp !== undefined,
     stale,
+    future,
   };
 }
 
@@ -124,6 +141,7 @@ function explain(winner: Candidate, runnerUp: Candidate | undefined, count: numb
   if (count === 1) return `${winner.source} is the only source with a valid balance`;
   if (!runnerUp) return 'all sources agree';
   const what = `${winner.source} (${formatAmount(winner.balance)}) over ${runnerUp.source} (${formatAmount(runnerUp.balance)})`;
+  if (runnerUp.future && !winner.future) return `${what}: ${runnerUp.source}'s time is in the future`;
   if (winner.timeMs !== runnerUp.timeMs) return `${what}: it is newer`;
   if (winner.revision !== runnerUp.revision) return `${what}: equal times, higher revision`;
   return `${what}: equal times and revisions, ${winner.source} takes precedence`;

@@ -4,7 +4,7 @@
 import { formatAmount, type Amount } from './amount.ts';
 import { toRecord, type Snapshot } from './change.ts';
 import type { BalanceStore, JournalEntry, JournalPort, Log } from './ports.ts';
-import { reconcile, type FileState } from './reconcile.ts';
+import { FUTURE_TOLERANCE_MS, reconcile, type FileState } from './reconcile.ts';
 import { mayBeStale } from './stale-write-back.ts';
 import { rewrite } from './commit/write-through.ts';
 import { StartupRefusedError } from './startup-refused.ts';
@@ -21,11 +21,12 @@ export interface SettleDeps {
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
 export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
   const head = journal.last();
+  const headMs = head ? Date.parse(head.at) : 0;
   const files = await Promise.all(
     stores.map(async (store) => {
       const { state } = await store.read();
-      // The journal is asked only about a file written after its last change with an older revision.
-      const suspect = state.status === 'valid' && head !== null && state.mtimeMs > Date.parse(head.at) && mayBeStale(state, head);
+      // The journal is asked only about a file written after its last change (any file, when that time is in the future) with an older revision.
+      const suspect = state.status === 'valid' && head !== null && (state.mtimeMs > headMs || headMs > now() + FUTURE_TOLERANCE_MS) && mayBeStale(state, head);
       return { store, name: store.name, state, ...(suspect && { history: await journal.writeBackHistory(state.revision as number, store.name) }) };
     }),
   );
@@ -33,6 +34,7 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     files,
     journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
     initialBalance,
+    nowMs: now(),
   });
   if (decision.action === 'refuse') {
     throw new StartupRefusedError(files.filter(({ name }) => decision.corrupt.includes(name)).map(({ name, state }) => ({ name, reason: reasonOf(state) })));
@@ -52,6 +54,9 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
       'refused a stale write-back made while the service was stopped: kept the current balance and the file\'s other fields',
     );
   }
+  for (const { source, timeMs } of decision.future) {
+    log.warn({ source, time: new Date(timeMs).toISOString(), now: new Date(now()).toISOString() }, `${source} has a time in the future: it ranks below every source whose time is not`);
+  }
   if (decision.disagreed) {
     const described = Object.fromEntries(files.map(({ name, state }) => [name, describe(state)]));
     const fromJournal = head && { balance: formatAmount(head.balance), at: head.at };
@@ -67,10 +72,8 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
     await journal.append([entry]);
   }
-  await rewrite(
-    stores.filter((store) => decision.isChange || store.lastSeen().balance !== snapshot.balance),
-    toRecord(snapshot),
-  );
+  // Both files, always: a file's future mtime must not outlive this start and win the next one.
+  await rewrite(stores, toRecord(snapshot));
   await syncFolder();
   log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
   return { snapshot, quarantined, staleRefused: decision.stale };

@@ -1,12 +1,7 @@
-// The same JSON value always gives the same text: keys sorted at every depth.
+// The same JSON value always gives the same text: keys sorted at every depth, however deep.
+
+import { stringifyDeep } from './deep-json.ts';
 
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  return stringifyDeep(value, { sortKeys: true }) ?? 'null';
 }

@@ -119,7 +119,7 @@ function document() {
       },
       '/auto_trading/status': {
         get: {
-          summary: 'The trading state with the one balance, under both `data` and `auto_trading`',
+          summary: 'The trading state with the one balance, under both `data` and `auto_trading`, however deeply nested',
           responses: {
             200: json({ type: 'object', properties: { status: { const: 'success' }, data: { type: 'object' }, auto_trading: { type: 'object' } } }, 'The state'),
             304: { description: 'Unchanged' },
@@ -128,7 +128,7 @@ function document() {
       },
       '/health': {
         get: {
-          summary: 'Readiness: whether the files agree, the revision and each file',
+          summary: 'Readiness: whether the files agree, the revision, each file, and whether the journal is whole (`journal`)',
           responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') },
         },
       },

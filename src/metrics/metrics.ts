@@ -18,7 +18,9 @@ export class Metrics {
   private readonly balance = this.gauge('balance', 'The balance served, in the currency (USDT)');
   private readonly revision = this.gauge('revision', 'The revision of the balance served');
   private readonly filesAgree = this.gauge('files_agree', '1 when both files hold the balance served');
-  private readonly ready = this.gauge('ready', '1 when the service is ready (the disk holds a consistent balance)');
+  private readonly ready = this.gauge('ready', '1 when the service is ready (the disk holds a consistent balance, the journal is whole)');
+  private readonly journalOk = this.gauge('journal_ok', '1 when the journal holds every acknowledged change and key; 0 while it cannot be written or put back');
+  private readonly journalRecreated = this.counter('journal_recreations_total', 'Times the journal was re-created from memory while the service ran (deleted, replaced, unwritable), by reason', ['reason']);
   private readonly saves = new Counter({
     name: `${PREFIX}saves_total`,
     help: 'Saves (batches of changes written through to disk) by outcome: committed, failed, raced (tried again), inconsistent',
@@ -63,7 +65,12 @@ export class Metrics {
       this.filesAgree.set(service.health().files_agree ? 1 : 0);
     };
     service.on('change', showBalance);
-    service.on('readiness', (ready) => this.ready.set(ready ? 1 : 0));
+    // Readiness is the service's and the journal's: read it whole, whichever of the two changed.
+    service.on('readiness', () => this.ready.set(service.health().ready ? 1 : 0));
+    service.on('journal', (journal) => {
+      this.journalOk.set(journal.ok ? 1 : 0);
+      if (journal.ok && journal.recreated) this.journalRecreated.inc({ reason: journal.recreated.reason });
+    });
     service.on('saved', ({ outcome, seconds }) => {
       this.saves.inc({ outcome });
       if (outcome === 'committed') this.saveSeconds.observe(seconds);
@@ -72,7 +79,8 @@ export class Metrics {
     service.on('adopted', ({ file }) => this.adopted.inc({ file }));
     service.on('staleRefused', ({ file }) => this.staleRefused.inc({ file }));
     service.on('quarantined', ({ file }) => this.quarantines.inc({ file }));
-    this.ready.set(service.ready ? 1 : 0);
+    this.ready.set(service.health().ready ? 1 : 0);
+    this.journalOk.set(service.health().journal.ok ? 1 : 0);
     showBalance();
   }
 

@@ -1,89 +1,89 @@
-// One process per data folder: a lock beside the files (never one of the watched names).
+// One process per data folder: numbered lock files beside the data (never one of the watched names).
+//
+// Why two starters can no longer both win. The lock is a sequence of generations,
+// `.balance-sync.lock.1`, `.2`, …; each is created whole (a temp file hard-linked to its name, which
+// fails when the name exists) and never rewritten, and the highest one tells who holds the folder.
+// Taking over a dead owner's generation n means creating n + 1 — never removing n — so of two
+// starters who both saw n's owner dead, exactly one creates n + 1; the other gets EEXIST, looks
+// again, and finds n + 1's owner alive. Nobody creates a generation above a live owner's: that needs
+// having read the owner's record and judged it dead, and the record (pid, start time, boot) tells a
+// live owner from any later process with its pid. The highest generation is never removed (a release
+// is one more generation, marked released), so numbers never repeat; a starter that looked long ago
+// and created a number below the highest finds out when it looks again after creating, and yields.
 
-import { readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
-import { isTempFileOf } from './durable-write.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readLegacyLock } from './legacy-lock.ts';
+import { createWhole, newestGeneration, removeGeneration, removeOlder, type LockRecord } from './lock-generations.ts';
+import { identify, isRunning, startedBefore, type ProcessIdentity } from './process-identity.ts';
 
-export const LOCK_NAME = '.balance-sync.lock';
+export { LOCK_PREFIX, type LockRecord } from './lock-generations.ts';
+
+/** Who holds a folder: `free` (never locked, or released), `held` by a running owner, or `abandoned` (its owner died). */
+export interface Holder {
+  state: 'free' | 'held' | 'abandoned';
+  generation: number | null;
+  owner: LockRecord | null;
+  /** The lock directory an earlier version of balance-sync left, and whether its pid still runs. */
+  legacy: { pid: number | null; running: boolean } | null;
+}
 
 export class DataDirInUseError extends Error {
-  constructor(dir: string, pid: number | null) {
-    super(`the data folder ${dir} is in use by another balance-sync process${pid ? ` (pid ${pid})` : ''}; stop it first or choose another DATA_DIR`);
+  constructor(dir: string, owner: Pick<LockRecord, 'pid' | 'host'> | null, detail = '') {
+    const who = owner ? ` (pid ${owner.pid} on ${owner.host}${detail})` : detail;
+    super(`the data folder ${dir} is in use by another balance-sync process${who}; stop it first or choose another DATA_DIR`);
     this.name = 'DataDirInUseError';
   }
 }
 
-/** Whether `pid` is a running process. A zombie (killed, never reaped: common in containers without an init) is not. */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+/** A supervisor may restart the service while the killed one is still exiting: an owner that started well before us gets this long to go. */
+const DYING_GRACE_MS = 1_000;
+const CONCURRENT_START_MS = 2_000;
+const MAX_LOOKS = 50;
+
+/** Takes the folder's lock, or throws DataDirInUseError; resolves to the release. */
+export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const self = await identify();
+  for (let look = 0; look < MAX_LOOKS; look++) {
+    const newest = await newestGeneration(dir);
+    if (newest.record?.state === 'held' && (await stillRunning(newest.record, self))) throw new DataDirInUseError(dir, newest.record);
+    if (newest.unreadable === 'missing') continue; // removed as we looked: look again
+    const legacy = await readLegacyLock(dir, self);
+    if (legacy?.running) throw new DataDirInUseError(dir, null, ` (pid ${legacy.pid}, an earlier version of balance-sync)`);
+
+    const generation = (newest.number ?? 0) + 1;
+    if (!(await createWhole(dir, generation, record(self, 'held')))) continue; // another starter made it first
+    // Created — but a generation above ours means we looked too long ago: it is not ours to hold.
+    if ((await newestGeneration(dir)).number !== generation) {
+      await removeGeneration(dir, generation);
+      continue;
+    }
+    await removeOlder(dir, generation);
+    return async () => {
+      await createWhole(dir, generation + 1, record(self, 'released'));
+      await removeGeneration(dir, generation);
+    };
   }
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return !/^State:\s+Z/m.test(status);
+  throw new DataDirInUseError(dir, null, ': other processes kept taking its lock');
 }
 
-/** A supervisor may restart the service while the killed one is still exiting: give it this long. */
-const DYING_GRACE_MS = 1_000;
+/** Who holds the folder, alive or not; reads and changes nothing. */
+export async function whoHolds(dir: string): Promise<Holder> {
+  const self = await identify();
+  const [newest, legacy] = await Promise.all([newestGeneration(dir), readLegacyLock(dir, self)]);
+  const owner = newest.record;
+  const state = !owner || owner.state === 'released' ? 'free' : (await isRunning(owner, self)) ? 'held' : 'abandoned';
+  return { state, generation: newest.number, owner, legacy };
+}
 
-async function stillAliveAfter(pid: number, graceMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + graceMs; await isAlive(pid); ) {
+/** Whether a running owner is to be believed: one that started well before us may be a killed process still exiting. */
+async function stillRunning(owner: LockRecord, self: ProcessIdentity): Promise<boolean> {
+  const before = startedBefore(owner, self);
+  const grace = before !== null && before < CONCURRENT_START_MS ? 0 : DYING_GRACE_MS;
+  for (const deadline = Date.now() + grace; await isRunning(owner, self); await sleep(50)) {
     if (Date.now() >= deadline) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return false;
 }
 
-/**
- * proper-lockfile's own staleness (refreshing the lock's mtime) is switched off: a wall-clock jump
- * made it report the lock compromised and stop refreshing it, after which a second process could take
- * it over. Whether the owner is alive is asked of the owner itself, by pid.
- */
-const NEVER_STALE_MS = 7 * 24 * 60 * 60 * 1000;
-/** An owner that died between creating the lock and recording its pid leaves a lock this old, pid-less. */
-const ORPHAN_AFTER_MS = 5_000;
+const record = (self: ProcessIdentity, state: LockRecord['state']): LockRecord => ({ ...self, state, at: new Date().toISOString() });
 
-/** Takes the folder's lock; a lock left by a process that no longer exists is taken over at once. */
-export async function lockDataDir(dir: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
-  const lockfilePath = join(dir, LOCK_NAME);
-  const ownerFile = join(lockfilePath, 'pid');
-  const acquire = async () => {
-    const release = await lockfile.lock(dir, { lockfilePath, realpath: false, stale: NEVER_STALE_MS, onCompromised });
-    await writeFile(ownerFile, String(process.pid));
-    return async () => {
-      await unlink(ownerFile).catch(() => {});
-      await release();
-    };
-  };
-  const isLocked = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ELOCKED';
-
-  try {
-    return await acquire();
-  } catch (error) {
-    if (!isLocked(error)) throw error;
-  }
-  const owner = Number(await readFile(ownerFile, 'utf8').catch(() => '')) || null;
-  if (owner !== null && (await stillAliveAfter(owner, DYING_GRACE_MS))) throw new DataDirInUseError(dir, owner);
-  const age = Date.now() - ((await stat(lockfilePath).catch(() => null))?.mtimeMs ?? 0);
-  if (owner !== null || age > ORPHAN_AFTER_MS) {
-    // The owner died without releasing (kill -9): its lock is ours.
-    await rm(lockfilePath, { recursive: true, force: true });
-  } else {
-    // No owner recorded yet: it may be starting up this very moment. Ask once more.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  try {
-    return await acquire();
-  } catch (error) {
-    throw isLocked(error) ? new DataDirInUseError(dir, owner) : error;
-  }
-}
-
-/** Removes temp files that an interrupted write (kill -9) left beside `names`. */
-export async function removeOrphanedTempFiles(dir: string, names: readonly string[]): Promise<string[]> {
-  const orphans = (await readdir(dir)).filter((entry) => names.some((name) => isTempFileOf(name, entry)));
-  await Promise.all(orphans.map((entry) => unlink(join(dir, entry)).catch(() => {})));
-  return orphans;
-}

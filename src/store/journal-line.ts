@@ -1,22 +1,25 @@
-// One journal entry as one JSON line, with amounts written and read back exactly.
+// One journal entry as one JSON line, with amounts written and read back exactly, and the journal's
+// own clock stamp (see journal-clock.ts) at its end.
 
 import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
 import type { JournalEntry } from '../domain/ports.ts';
+import { unstamped, type Stamp } from './journal-clock.ts';
 
-export function encodeEntry(entry: JournalEntry): string {
+export function encodeEntry(entry: JournalEntry, stamp?: Stamp): string {
   const previous = entry.previous === null ? 'null' : formatAmount(entry.previous);
   let line = `{"revision":${entry.revision},"at":${JSON.stringify(entry.at)},"balance":${formatAmount(entry.balance)},"previous":${previous},"source":${JSON.stringify(entry.source)}`;
   if (entry.reason !== undefined) line += `,"reason":${JSON.stringify(entry.reason)}`;
   if (entry.idempotency_key !== undefined) line += `,"idempotency_key":${JSON.stringify(entry.idempotency_key)}`;
   if (entry.request_hash !== undefined) line += `,"request_hash":${JSON.stringify(entry.request_hash)}`;
+  if (stamp) line += `,"clock":{"t":${stamp.t},"mono":${stamp.mono},"boot":${JSON.stringify(stamp.boot)}}`;
   return `${line}}\n`;
 }
 
 // The writer puts the amounts first, so they can be read from their digits rather than through a double.
 const HEAD = /^\{"revision":\d+,"at":"[^"]*","balance":(-?[\d.]+),"previous":(-?[\d.]+|null),/;
 
-/** The entry on `line`, or null for anything that is not a whole entry (a torn write, say). */
-export function decodeEntry(line: string): JournalEntry | null {
+/** The entry on `line` and its stamp (an entry of an earlier version: its `at`), or null for anything that is not a whole entry. */
+export function decodeLine(line: string): { entry: JournalEntry; stamp: Stamp } | null {
   const head = HEAD.exec(line);
   if (!head) return null;
   let value: Record<string, unknown>;
@@ -32,7 +35,16 @@ export function decodeEntry(line: string): JournalEntry | null {
   if (typeof value.reason === 'string') entry.reason = value.reason;
   if (typeof value.idempotency_key === 'string') entry.idempotency_key = value.idempotency_key;
   if (typeof value.request_hash === 'string') entry.request_hash = value.request_hash;
-  return entry;
+  return { entry, stamp: stampOf(value.clock) ?? unstamped(entry.at) };
+}
+
+/** The entry on `line`, or null for anything that is not a whole entry (a torn write, say). */
+export const decodeEntry = (line: string): JournalEntry | null => decodeLine(line)?.entry ?? null;
+
+function stampOf(clock: unknown): Stamp | null {
+  const { t, mono, boot } = (clock ?? {}) as Record<string, unknown>;
+  if (typeof t !== 'number' || !Number.isFinite(t)) return null;
+  return { t, mono: typeof mono === 'number' ? mono : null, boot: typeof boot === 'string' ? boot : null };
 }
 
 function exact(text: string | undefined): Amount | null {

@@ -1,37 +1,68 @@
-// The append-only journal of every change: written ahead of the files, read backwards, rotated.
+// The append-only journal of every change: written ahead of the files, read backwards, rotated —
+// and, being the memory of the idempotency keys, put back whole when it goes missing while the service runs.
 
-import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Amount } from '../domain/amount.ts';
-import type { JournalEntry, JournalPort } from '../domain/ports.ts';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { JournalEntry, JournalHealth, JournalPort, Log, RememberedKey } from '../domain/ports.ts';
 import type { WriteBackHistory } from '../domain/stale-write-back.ts';
-import { fsyncDirectory } from './durable-write.ts';
-import { decodeEntry, encodeEntry } from './journal-line.ts';
+import { advance, ageOf, systemClocks, type Clocks, type Stamp } from './journal-clock.ts';
+import { entriesBackward, JOURNAL_FILE, lastWholeLineEnd, linesBackward, listSegments, newestOf, type Segment, type Segments } from './journal-files.ts';
+import { encodeEntry } from './journal-line.ts';
+import { JournalHealthState } from './journal-health.ts';
+import { KeyWindow, type Stamped } from './journal-memory.ts';
+import { CHANGED, clearThePlace, identityOf, inspect, isForeign, moveAside, rebuild, UNWRITABLE, writable, writeWhole, type FileIdentity } from './journal-recovery.ts';
+import { dropOldSegments, startNewSegment } from './journal-rotation.ts';
 
-export const JOURNAL_FILE = 'balance_journal.jsonl';
-const CHUNK = 64 * 1024;
+export { JOURNAL_FILE } from './journal-files.ts';
 
 export interface JournalOptions {
   maxBytes: number;
   keepSegments: number;
-  /** Segments holding entries younger than this are never dropped (the idempotency window). */
+  /** Entries younger than this (the idempotency window) are never dropped, nor their keys forgotten. */
   retainMs: number;
   now?: () => number;
+  /** The wall clock, the monotonic clock and the boot (tests); `now` and the system's otherwise. */
+  clocks?: Clocks;
+  log?: Log;
+  /** How often to look whether the journal is still the file it writes, besides after each append. */
+  checkEveryMs?: number;
 }
 
+const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
 export class Journal implements JournalPort {
-  private lastEntry: JournalEntry | null = null;
+  private lastEntry: Stamped | null = null;
+  private readonly keys = new KeyWindow();
+  private readonly state: JournalHealthState;
+  /** Appends, rotations and repairs one at a time: the periodic check runs beside the commit pipeline. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly dir: string,
     private handle: FileHandle,
+    private identity: FileIdentity,
     private size: number,
+    private segments: Segments,
+    private readonly clocks: Clocks,
     private readonly options: JournalOptions,
-  ) {}
+    private readonly log: Log,
+  ) {
+    this.state = new JournalHealthState(log);
+  }
+
+  private get path(): string {
+    return join(this.dir, JOURNAL_FILE);
+  }
 
   /** Opens the journal, trimming a torn last line; `trimmed` says whether one was found. */
   static async open(dir: string, options: JournalOptions): Promise<{ journal: Journal; trimmed: boolean }> {
+    const log = options.log ?? silent;
     const path = join(dir, JOURNAL_FILE);
+    const movedTo = await clearThePlace(dir, path);
+    if (movedTo) {
+      log.error({ file: JOURNAL_FILE, movedTo: basename(movedTo) }, `${JOURNAL_FILE} was not a file at start-up (a directory?): moved it aside and started a new journal; the Idempotency-Keys it held are not remembered (rotated segments still are)`);
+    }
     const handle = await open(path, 'a+');
     const { size } = await handle.stat();
     const keep = await lastWholeLineEnd(handle, size);
@@ -39,78 +70,54 @@ export class Journal implements JournalPort {
       await handle.truncate(keep);
       await handle.datasync();
     }
-    const journal = new Journal(dir, handle, keep, options);
-    for await (const entry of journal.newestFirst()) {
-      journal.lastEntry = entry;
-      break;
+    const segments = await listSegments(dir);
+    for (const name of segments.skipped) log.warn({ file: name }, 'a name like a journal segment that is not a file: skipped');
+    const clocks = options.clocks ?? (await systemClocks(options.now));
+    const journal = new Journal(dir, handle, identityOf(await handle.stat()), keep, segments, clocks, options, log);
+    if (movedTo) journal.state.whole({ at: new Date(clocks.wall()).toISOString(), reason: 'not a file at start-up', movedAside: basename(movedTo) });
+    await journal.remember();
+    if (options.checkEveryMs !== 0) {
+      journal.timer = setInterval(() => void journal.check(), options.checkEveryMs ?? 1_000);
+      journal.timer.unref();
     }
     return { journal, trimmed: keep < size };
   }
 
   last(): JournalEntry | null {
-    return this.lastEntry;
+    return this.lastEntry?.entry ?? null;
   }
 
-  async append(entries: readonly JournalEntry[]): Promise<() => Promise<void>> {
-    const before = { size: this.size, last: this.lastEntry };
-    const data = Buffer.from(entries.map(encodeEntry).join(''));
-    const undo = async () => {
-      await this.handle.truncate(before.size);
-      await this.handle.datasync();
-      this.size = before.size;
-      this.lastEntry = before.last;
-    };
-    try {
-      for (let written = 0; written < data.length; ) {
-        written += (await this.handle.write(data, written)).bytesWritten;
-      }
-      await this.handle.datasync();
-    } catch (error) {
-      await undo().catch(() => {});
-      throw error;
-    }
-    this.size += data.length;
-    this.lastEntry = entries.at(-1) ?? this.lastEntry;
-    return undo;
+  /** The entries with an Idempotency-Key inside the window, oldest first, each with its age as the journal's order tells it. */
+  keysInWindow(): RememberedKey[] {
+    return this.keys.all().map(({ entry, stamp }) => ({ entry, ageMs: this.ageOf(stamp) }));
   }
 
-  async compact(): Promise<void> {
-    if (this.size <= this.options.maxBytes) return;
-    const segments = await this.segments();
-    const next = (segments.at(-1)?.number ?? 0) + 1;
-    const current = join(this.dir, JOURNAL_FILE);
-    const segment = join(this.dir, `${JOURNAL_FILE}.${next}`);
-    // Swap handles only once the new file is open: a failure anywhere leaves a journal that still appends.
-    await rename(current, segment);
-    let fresh: FileHandle;
-    try {
-      fresh = await open(current, 'a+');
-    } catch (error) {
-      await rename(segment, current);
-      throw error;
-    }
-    const old = this.handle;
-    this.handle = fresh;
-    this.size = 0;
-    await old.close();
-    await fsyncDirectory(this.dir);
+  health(): JournalHealth {
+    return this.state.current;
+  }
 
-    const rotated = [...segments, { number: next, path: segment }];
-    const cutoff = (this.options.now ?? Date.now)() - this.options.retainMs;
-    while (rotated.length > this.options.keepSegments) {
-      const oldest = rotated[0] as { path: string };
-      const newestInIt = await firstEntry(linesBackward(oldest.path));
-      if (newestInIt && Date.parse(newestInIt.at) >= cutoff) break;
-      await unlink(oldest.path);
-      rotated.shift();
-    }
+  onHealthChange(listener: (health: JournalHealth) => void): void {
+    this.state.onChange(listener);
+  }
+
+  append(entries: readonly JournalEntry[]): Promise<() => Promise<void>> {
+    return this.exclusive(() => this.appendNow(entries));
+  }
+
+  /** Looks whether the journal is still the file it writes; puts it back whole when it is not (health() tells how that went). */
+  check(): Promise<void> {
+    return this.exclusive(() => this.heal()).catch(() => {});
+  }
+
+  compact(): Promise<void> {
+    return this.exclusive(() => this.rotate());
   }
 
   /** Up to `limit` entries, newest first, across rotated segments; reads only what it returns. */
   async recent(limit: number): Promise<JournalEntry[]> {
     const entries: JournalEntry[] = [];
     if (limit <= 0) return entries;
-    for await (const entry of this.newestFirst()) {
+    for await (const { entry } of this.newestFirst()) {
       entries.push(entry);
       if (entries.length >= limit) break;
     }
@@ -119,8 +126,8 @@ export class Journal implements JournalPort {
 
   /** Reads back from the newest entry only as far as `revision`: recent revisions cost one read. */
   async writeBackHistory(revision: number, file: string): Promise<WriteBackHistory> {
-    const echoes: Amount[] = [];
-    for await (const entry of this.newestFirst()) {
+    const echoes: JournalEntry['balance'][] = [];
+    for await (const { entry } of this.newestFirst()) {
       if (entry.revision === revision) return { atRevision: entry.balance, echoes };
       if (entry.revision < revision) break;
       if (entry.source === `external:${file}`) echoes.push(entry.balance);
@@ -128,91 +135,131 @@ export class Journal implements JournalPort {
     return { atRevision: null, echoes };
   }
 
-  /** Every entry at or after `sinceMs`, newest first. */
-  async since(sinceMs: number): Promise<JournalEntry[]> {
-    const entries: JournalEntry[] = [];
-    for await (const entry of this.newestFirst()) {
-      if (Date.parse(entry.at) < sinceMs) break;
-      entries.push(entry);
-    }
-    return entries;
-  }
-
   async close(): Promise<void> {
-    await this.handle.close();
+    if (this.timer) clearInterval(this.timer);
+    await this.exclusive(() => this.handle.close());
   }
 
-  private async *newestFirst(): AsyncGenerator<JournalEntry> {
-    const paths = [join(this.dir, JOURNAL_FILE), ...(await this.segments()).reverse().map((s) => s.path)];
-    for (const path of paths) {
-      for await (const line of linesBackward(path)) {
-        const entry = decodeEntry(line);
-        if (entry) yield entry;
+  private async appendNow(entries: readonly JournalEntry[]): Promise<() => Promise<void>> {
+    if (this.state.trouble) await this.heal();
+    let stamp = this.lastEntry?.stamp ?? null;
+    const stamped = entries.map((entry) => ({ entry, stamp: (stamp = advance(stamp, this.clocks)) }));
+    const data = Buffer.from(stamped.map(({ entry, stamp: s }) => encodeEntry(entry, s)).join(''));
+    const before = { size: this.size, last: this.lastEntry, keys: this.keys.size };
+    const forget = () => {
+      this.lastEntry = before.last;
+      this.keys.truncate(before.keys);
+    };
+    try {
+      for (let written = 0; written < data.length; ) written += (await this.handle.write(data, written)).bytesWritten;
+      await this.handle.datasync();
+    } catch (error) {
+      await this.truncateTo(before.size).catch(() => {});
+      this.state.broken(UNWRITABLE, `${UNWRITABLE} (${(error as Error).message})`, error);
+      throw error;
+    }
+    this.size += data.length;
+    this.lastEntry = stamped.at(-1) ?? this.lastEntry;
+    this.keys.add(stamped);
+    this.keys.expire((s) => this.ageOf(s) > this.options.retainMs);
+    // Appended to a file that was deleted or replaced meanwhile, these lines would be lost to the next
+    // start. (A look that fails is left to the next one: the lines are written.)
+    const problem = await inspect(this.path, this.identity, this.size).catch(() => null);
+    if (problem) {
+      try {
+        await this.repair(problem);
+      } catch (error) {
+        // Not acknowledged, so not kept: out of memory, and out of the file it went to (not someone else's).
+        if (problem !== CHANGED) await this.truncateTo(before.size).catch(() => {});
+        forget();
+        throw error;
       }
+    }
+    return () =>
+      this.exclusive(async () => {
+        await this.truncateTo(this.size - data.length);
+        forget();
+      });
+  }
+
+  /** Whatever keeps the journal from being whole, mended (a journal that still cannot be written: not tried). */
+  private async heal(): Promise<void> {
+    const problem = (await inspect(this.path, this.identity, this.size)) ?? this.state.trouble;
+    if (problem === null) return;
+    if (problem === UNWRITABLE && !(await writable(this.path))) throw new Error(`${JOURNAL_FILE} ${UNWRITABLE}`);
+    await this.repair(problem);
+  }
+
+  /**
+   * Puts a whole journal back in its place: the bytes this process wrote (still readable through its
+   * handle), preceded by what memory holds that no surviving segment does — every entry with a key
+   * inside the window, and the newest. Whatever stands in its place is kept beside, never overwritten.
+   */
+  private async repair(problem: string): Promise<void> {
+    try {
+      const remembered = [...this.keys.all(), ...(this.lastEntry ? [this.lastEntry] : [])];
+      const rebuilt = await rebuild(this.dir, problem, { handle: this.handle, size: this.size, newest: this.lastEntry?.entry.revision ?? null }, remembered);
+      this.segments = rebuilt.segments;
+      const movedTo = isForeign(problem) ? await moveAside(this.path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error))) : null;
+      await this.swap(await writeWhole(this.dir, this.path, rebuilt.content));
+      const details = { file: JOURNAL_FILE, problem, ...(movedTo && { movedTo: basename(movedTo) }), fromMemory: rebuilt.fromMemory, kept: rebuilt.keptOwn ? 'every entry this process wrote' : 'memory only' };
+      if (problem === UNWRITABLE) this.log.info(details, 'the journal can be written again');
+      else this.log.error(details, `the journal ${problem} while the service ran: re-created it from memory (the current balance and every Idempotency-Key younger than 24 h)`);
+      this.state.whole({ at: new Date(this.clocks.wall()).toISOString(), reason: problem, ...(movedTo && { movedAside: basename(movedTo) }) });
+    } catch (error) {
+      this.state.broken(problem, `${problem}; could not be re-created (${(error as Error).message})`, error);
+      throw error;
     }
   }
 
-  private async segments(): Promise<{ number: number; path: string }[]> {
-    const prefix = `${JOURNAL_FILE}.`;
-    return (await readdir(this.dir))
-      .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
-      .map((name) => ({ number: Number(name.slice(prefix.length)), path: join(this.dir, name) }))
-      .sort((a, b) => a.number - b.number);
+  /** Past its size, the journal continues in a new file; old segments go, but never one with an entry inside the window. */
+  private async rotate(): Promise<void> {
+    if (this.size <= this.options.maxBytes || !this.state.current.ok || (await inspect(this.path, this.identity, this.size))) return;
+    const rotated = await startNewSegment(this.dir, this.segments);
+    await this.swap(rotated.fresh);
+    this.segments = rotated.segments;
+    const young = async (segment: Segment) => {
+      const newest = await newestOf(linesBackward(segment.path));
+      return newest !== null && this.ageOf(newest.stamp) <= this.options.retainMs;
+    };
+    this.segments = { ...this.segments, files: await dropOldSegments(this.segments.files, this.options.keepSegments, young) };
   }
-}
 
-async function firstEntry(lines: AsyncGenerator<string>): Promise<JournalEntry | null> {
-  for await (const line of lines) {
-    const entry = decodeEntry(line);
-    if (entry) return entry;
+  /** Appends go to `fresh` from now on. */
+  private async swap(fresh: FileHandle): Promise<void> {
+    const old = this.handle;
+    [this.handle, this.identity, this.size] = [fresh, identityOf(await fresh.stat()), (await fresh.stat()).size];
+    await old.close().catch(() => {});
   }
-  return null;
-}
 
-/** Complete lines of a file, last first, read in chunks from the end. */
-async function* linesBackward(path: string): AsyncGenerator<string> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
-    let position = (await handle.stat()).size;
-    let carry = Buffer.alloc(0);
-    while (position > 0) {
-      const length = Math.min(CHUNK, position);
-      position -= length;
-      const chunk = Buffer.alloc(length);
-      await handle.read(chunk, 0, length, position);
-      const buffer = Buffer.concat([chunk, carry]);
-      let end = buffer.length;
-      for (;;) {
-        // (lastIndexOf would read a negative offset as counted from the end.)
-        const newline = end > 0 ? buffer.lastIndexOf(10, end - 1) : -1;
-        if (newline < 0) break;
-        if (newline + 1 < end) yield buffer.toString('utf8', newline + 1, end);
-        end = newline;
-      }
-      carry = buffer.subarray(0, end);
+  /** Reads back from the newest entry: its last entry, and every key younger than the window (no further). */
+  private async remember(): Promise<void> {
+    const found: Stamped[] = [];
+    for await (const item of this.newestFirst()) {
+      this.lastEntry ??= item;
+      if (this.ageOf(item.stamp) > this.options.retainMs) break;
+      found.push(item);
     }
-    if (carry.length > 0) yield carry.toString('utf8');
-  } finally {
-    await handle.close();
+    this.keys.add(found.reverse());
   }
-}
 
-/** The length to keep so the file ends with a whole, readable entry (or is empty). */
-async function lastWholeLineEnd(handle: FileHandle, size: number): Promise<number> {
-  if (size === 0) return 0;
-  const length = Math.min(size, CHUNK);
-  const tail = Buffer.alloc(length);
-  await handle.read(tail, 0, length, size - length);
-  const endsWithNewline = tail[length - 1] === 10;
-  const lastNewline = tail.lastIndexOf(10, endsWithNewline ? length - 2 : length - 1);
-  const lineStart = lastNewline >= 0 ? size - length + lastNewline + 1 : size - length;
-  if (lastNewline < 0 && size > length) return size; // a single huge line: leave it to the reader
-  const line = tail.toString('utf8', lineStart - (size - length), endsWithNewline ? length - 1 : length);
-  return endsWithNewline && decodeEntry(line) ? size : lineStart;
+  private newestFirst(): AsyncGenerator<Stamped> {
+    return entriesBackward([this.path, ...this.segments.files.map((s) => s.path).reverse()]);
+  }
+
+  private ageOf(stamp: Stamp): number {
+    return ageOf(stamp, this.lastEntry?.stamp ?? null, this.clocks);
+  }
+
+  private async truncateTo(size: number): Promise<void> {
+    await this.handle.truncate(size);
+    await this.handle.datasync();
+    this.size = size;
+  }
+
+  private exclusive<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => {});
+    return run;
+  }
 }

@@ -69,7 +69,7 @@ describe('flags', () => {
 
   it('run the service: a flag-configured server serves its data folder, not the one in the environment', async () => {
     const [flagged, ignored] = [await tempDir(), await tempDir()];
-    const server = await startServer({ DATA_DIR: ignored }, ['serve', '--data-dir', flagged, '--initial-balance', '250.5']);
+    const server = await startServer({ DATA_DIR: ignored }, { args: ['serve', '--data-dir', flagged, '--initial-balance', '250.5'] });
     expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(250.5);
     expect(JSON.parse(await readFile(join(flagged, 'virtual_balance.json'), 'utf8'))).toMatchObject({ balance: 250.5 });
     expect(await readdir(ignored)).toEqual([]);

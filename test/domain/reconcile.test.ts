@@ -9,6 +9,8 @@ const missing: FileState = { status: 'missing' };
 const corrupt: FileState = { status: 'corrupt', reason: 'not JSON' };
 const noBalance: FileState = { status: 'no-balance', revision: null };
 const initialBalance = amount(10_000);
+/** Every time in these tables is in the past, but for the future-time cases below. */
+const NOW = 1_000_000;
 
 const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = null, atsHistory?: WriteBackHistory) =>
   reconcile({
@@ -18,6 +20,7 @@ const decide = (vb: FileState, ats: FileState, journal: JournalHead | null = nul
     ],
     journal,
     initialBalance,
+    nowMs: NOW,
   });
 
 describe('start-up reconciliation', () => {
@@ -97,5 +100,32 @@ describe('start-up reconciliation', () => {
     const decision = decide(valid(5_000, 1_000, 8), valid(1_234, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, { atRevision: amount(1_000), echoes: [] });
     expect(decision).toMatchObject({ balance: amount(1_234), winner: 'auto_trading_state.json', revision: 9, isChange: true, stale: [] });
   });
-});
 
+  describe('times in the future (a clock that ran ahead)', () => {
+    const HOUR = 60 * 60 * 1000;
+
+    it('a file mtime more than 5 s ahead ranks below a file whose time is not, and is named', () => {
+      const decision = decide(valid(777, NOW + HOUR), valid(1_234, NOW - 10_000));
+      expect(decision).toMatchObject({ balance: amount(1_234), winner: 'auto_trading_state.json', future: [{ source: 'virtual_balance.json', timeMs: NOW + HOUR }] });
+      expect(decision.action === 'start' && decision.reason).toBe("auto_trading_state.json (1234) over virtual_balance.json (777): virtual_balance.json's time is in the future");
+    });
+
+    it('a journal written while the clock ran ahead ranks below a later edit of a file', () => {
+      const decision = decide(valid(5_000, NOW - 60_000, 4), valid(7_000, NOW - 1_000, 4), { balance: amount(5_000), atMs: NOW + HOUR, revision: 4 });
+      expect(decision).toMatchObject({ balance: amount(7_000), winner: 'auto_trading_state.json', revision: 5, future: [{ source: 'journal' }] });
+    });
+
+    it('within 5 s of now a time is believed', () => {
+      expect(decide(valid(1, NOW + 4_000), valid(2, NOW - 1_000))).toMatchObject({ balance: amount(1), future: [] });
+    });
+
+    it('a stale write-back is still refused when the journal\'s time is in the future', () => {
+      const decision = decide(valid(5_000, NOW - 60_000, 8), valid(1_000, NOW - 1_000, 3), { balance: amount(5_000), atMs: NOW + HOUR, revision: 8 }, { atRevision: amount(1_000), echoes: [] });
+      expect(decision).toMatchObject({ balance: amount(5_000), stale: ['auto_trading_state.json'] });
+    });
+
+    it('among times that are all in the future, the latest still wins', () => {
+      expect(decide(valid(1, NOW + HOUR), valid(2, NOW + 2 * HOUR))).toMatchObject({ balance: amount(2), winner: 'auto_trading_state.json' });
+    });
+  });
+});

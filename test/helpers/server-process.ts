@@ -36,10 +36,23 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function launch(env: Record<string, string>, args: readonly string[] = []) {
-  const child = spawn(process.execPath, [SERVER, ...args], {
+/**
+ * How to run the server: `args` are its command line (`serve --data-dir …`), `wrap` runs it under
+ * another command (`unshare …`), `nodeArgs` go before the script.
+ */
+export interface LaunchOptions {
+  args?: string[];
+  wrap?: string[];
+  nodeArgs?: string[];
+  /** Keep stdin open as a pipe (a start gate reads it). */
+  stdin?: boolean;
+}
+
+function launch(env: Record<string, string>, { args: serverArgs = [], wrap = [], nodeArgs = [], stdin = false }: LaunchOptions = {}) {
+  const [command = process.execPath, ...args] = [...wrap, process.execPath, ...nodeArgs, SERVER, ...serverArgs];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
@@ -52,11 +65,11 @@ function launch(env: Record<string, string>, args: readonly string[] = []) {
   return { child, logs, exited, stderr: () => stderr };
 }
 
-/** Starts the server and resolves once it listens (or rejects with what it said when it exits first). */
-export async function startServer(env: Record<string, string>, args: readonly string[] = []): Promise<ServerProcess> {
-  const { child, logs, exited, stderr } = launch(env, args);
+/** Starts the server; `listening` resolves once it listens (or rejects with what it said when it exits first). */
+export function launchServer(env: Record<string, string>, options: LaunchOptions = {}) {
+  const { child, logs, exited, stderr } = launch(env, options);
   const lines = createInterface({ input: child.stdout! });
-  const listening = new Promise<number>((resolve, reject) => {
+  const listening = new Promise<ServerProcess>((resolve, reject) => {
     lines.on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -65,27 +78,33 @@ export async function startServer(env: Record<string, string>, args: readonly st
         return;
       }
       logs.push(entry);
-      if (typeof entry.port === 'number' && String(entry.msg).includes('listening')) resolve(entry.port);
+      if (typeof entry.port === 'number' && String(entry.msg).includes('listening')) {
+        resolve({
+          child,
+          url: `http://127.0.0.1:${entry.port}`,
+          logs,
+          stderr,
+          exited,
+          async kill(signal = 'SIGKILL') {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+            return exited;
+          },
+        });
+      }
     });
-    void exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${stderr()}`)));
+    void exited.then((code) => reject(Object.assign(new Error(`server exited with ${code} before listening: ${stderr()}`), { code })));
   });
-  const port = await listening;
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    logs,
-    stderr,
-    exited,
-    async kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  return { child, logs, exited, stderr, listening };
+}
+
+/** Starts the server and resolves once it listens (or rejects with what it said when it exits first). */
+export async function startServer(env: Record<string, string>, options: LaunchOptions = {}): Promise<ServerProcess> {
+  return launchServer(env, options).listening;
 }
 
 /** Runs the server expecting it to refuse to start; resolves with its exit code and words. */
-export async function startExpectingFailure(env: Record<string, string>): Promise<StartResult> {
-  const { child, logs, exited, stderr } = launch(env);
+export async function startExpectingFailure(env: Record<string, string>, options: LaunchOptions = {}): Promise<StartResult> {
+  const { child, logs, exited, stderr } = launch(env, options);
   const lines = createInterface({ input: child.stdout! });
   lines.on('line', (line) => {
     try {

@@ -48,10 +48,10 @@ export interface TestServiceOptions {
 }
 
 export async function openService(dir: string, options: TestServiceOptions = {}): Promise<TestService> {
-  const { journal } = await Journal.open(dir, { maxBytes: options.journalMaxBytes ?? 1 << 30, keepSegments: 3, retainMs: IDEMPOTENCY_WINDOW_MS });
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const { journal } = await Journal.open(dir, { maxBytes: options.journalMaxBytes ?? 1 << 30, keepSegments: 3, retainMs: IDEMPOTENCY_WINDOW_MS, log: logger });
   const real: BalanceStore[] = [new BalanceFile(join(dir, VB), balanceFileShape), new BalanceFile(join(dir, ATS), tradingStateShape)];
   const stores = options.wrapStores?.(real) ?? real;
-  const logger = options.logger ?? pino({ level: 'silent' });
   const balance = new BalanceService({
     stores,
     journal,
