@@ -2,6 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll } from 'vitest';
@@ -91,4 +92,77 @@ export async function startCluster(): Promise<void> {
   } catch (error) {
     if (!/already running/i.test(String((error as { stderr?: string }).stderr ?? error))) throw error;
   }
+}
+
+/** A TCP relay between adapters and the real server, to fail the network on demand. */
+export interface Relay {
+  /** The database URL through the relay. */
+  url: string;
+  /** Drops every connection through it, as a network that resets them would. */
+  cut(): void;
+  /** While refusing, a new connection is closed as soon as it arrives. */
+  refuse(on: boolean): void;
+  /** While silent, no byte goes either way and nothing is closed: a network gone quiet. */
+  silence(on: boolean): void;
+  /**
+   * The next client→server chunk containing `marker` is forwarded (or dropped) and then that
+   * connection is cut, before any answer can come back. Resolves once it has happened.
+   */
+  cutAt(marker: string, forward: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRelay(target: string): Promise<Relay> {
+  const upstream = new URL(target);
+  const pairs = new Set<{ client: Socket; server: Socket }>();
+  let refusing = false;
+  let silent = false;
+  const held: (() => void)[] = [];
+  let trap: { marker: string; forward: boolean; done: () => void } | null = null;
+
+  const relay = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const server = connect(Number(upstream.port || 5432), upstream.hostname);
+    const pair = { client, server };
+    pairs.add(pair);
+    let trapped = false;
+    const close = () => {
+      pairs.delete(pair);
+      client.destroy();
+      if (!trapped) server.destroy();
+    };
+    client.on('error', close).on('close', close);
+    server.on('error', close).on('close', close);
+    const pass = (to: Socket, data: Buffer) => (silent ? held.push(() => to.write(data)) : to.write(data));
+    client.on('data', (data) => {
+      if (!trap || !data.includes(trap.marker)) return pass(server, data);
+      const { forward, done } = trap;
+      trap = null;
+      trapped = true;
+      client.destroy();
+      // The server reads what it was sent before it notices the end of the connection.
+      if (forward) server.end(data);
+      else server.destroy();
+      done();
+    });
+    server.on('data', (data) => pass(client, data));
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  const cut = () => pairs.forEach(({ client, server }) => (client.destroy(), server.destroy()));
+  return {
+    url: url.toString(),
+    cut,
+    refuse: (on) => void (refusing = on),
+    silence(on) {
+      silent = on;
+      if (!on) held.splice(0).forEach((write) => write());
+    },
+    cutAt: (marker, forward) => new Promise((done) => void (trap = { marker, forward, done })),
+    async close() {
+      cut();
+      await new Promise((resolve) => relay.close(resolve));
+    },
+  };
 }
