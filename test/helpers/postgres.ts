@@ -106,9 +106,11 @@ export interface Relay {
   silence(on: boolean): void;
   /**
    * The next client→server chunk containing `marker` is forwarded (or dropped) and then that
-   * connection is cut, before any answer can come back. Resolves once it has happened.
+   * connection is cut, before any answer can come back; with `refuse`, new connections are refused
+   * from that instant; with `delayMs`, the chunk reaches the server only that much later (still on
+   * its way through the network). Resolves once the client's side is cut.
    */
-  cutAt(marker: string, forward: boolean): Promise<void>;
+  cutAt(marker: string, options: { forward: boolean; refuse?: boolean; delayMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,7 +120,7 @@ export async function startRelay(target: string): Promise<Relay> {
   let refusing = false;
   let silent = false;
   const held: (() => void)[] = [];
-  let trap: { marker: string; forward: boolean; done: () => void } | null = null;
+  let trap: { marker: string; forward: boolean; refuse: boolean; delayMs: number; done: () => void } | null = null;
 
   const relay = createServer((client) => {
     if (refusing) return void client.destroy();
@@ -136,12 +138,13 @@ export async function startRelay(target: string): Promise<Relay> {
     const pass = (to: Socket, data: Buffer) => (silent ? held.push(() => to.write(data)) : to.write(data));
     client.on('data', (data) => {
       if (!trap || !data.includes(trap.marker)) return pass(server, data);
-      const { forward, done } = trap;
+      const { forward, refuse, delayMs, done } = trap;
       trap = null;
       trapped = true;
+      refusing ||= refuse;
       client.destroy();
       // The server reads what it was sent before it notices the end of the connection.
-      if (forward) server.end(data);
+      if (forward) setTimeout(() => server.end(data), delayMs);
       else server.destroy();
       done();
     });
@@ -159,7 +162,7 @@ export async function startRelay(target: string): Promise<Relay> {
       silent = on;
       if (!on) held.splice(0).forEach((write) => write());
     },
-    cutAt: (marker, forward) => new Promise((done) => void (trap = { marker, forward, done })),
+    cutAt: (marker, { forward, refuse = false, delayMs = 0 }) => new Promise((done) => void (trap = { marker, forward, refuse, delayMs, done })),
     async close() {
       cut();
       await new Promise((resolve) => relay.close(resolve));

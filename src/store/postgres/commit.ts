@@ -98,5 +98,7 @@ async function resolve<D>(deps: CommitDeps, commitId: string, decision: D, deadl
   }
   deps.counters.outcomesResolved += 1;
   deps.log.info({ commitId, outcome }, 'the answer to a COMMIT was lost; looked it up by its id');
-  return outcome === 'applied' ? decision : undefined;
+  if (outcome === 'absent') return undefined;
+  deps.counters.committed += 1;
+  return decision;
 }

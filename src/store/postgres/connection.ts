@@ -35,8 +35,10 @@ export function createPool(settings: ConnectionSettings, onIdleError: (error: Er
   // reads fail fast like commits do, whose own deadline is shorter still.
   const pool = new pg.Pool({ ...clientConfig(settings), pipeline: true, max: 4, idleTimeoutMillis: 30_000, query_timeout: 5_000 });
   // An idle connection the server dropped: the pool discards it and connects anew for the next query.
-  // Without a listener the 'error' event would end the process.
+  // A connection in use that drops fails its queries, which is how its user hears of it. Either way
+  // an 'error' event nobody listens to would end the process.
   pool.on('error', onIdleError);
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
