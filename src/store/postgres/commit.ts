@@ -32,6 +32,8 @@ export interface CommitDeps {
 
 /** Time kept for asking about a lost COMMIT even when the commit's own time has run out. */
 const OUTCOME_MIN_MS = 1_000;
+/** Between two tries at asking. */
+const ASK_AGAIN_MS = 100;
 
 /**
  * Commits `decide`'s decision and returns it. Throws PostgresUnavailableError when nothing was applied
@@ -87,14 +89,25 @@ export async function commitBatch<D extends Decision>(deps: CommitDeps, batch: B
   }
 }
 
-/** The decision if the lost COMMIT happened, undefined if it did not (try again); throws if nobody can tell. */
+/**
+ * The decision if the lost COMMIT happened, undefined if it did not (try again); throws if nobody can
+ * tell in time. Asked again while time is left: the connection asking can be lost too.
+ */
 async function resolve<D>(deps: CommitDeps, commitId: string, decision: D, deadline: number, lost: unknown): Promise<D | undefined> {
+  const until = Math.max(deadline, performance.now() + OUTCOME_MIN_MS);
   let outcome;
-  try {
-    outcome = await outcomeOf(deps.pool, deps.scope.account, commitId, Math.max(deadline - performance.now(), OUTCOME_MIN_MS));
-  } catch (error) {
-    deps.log.warn({ commitId, err: error }, 'the answer to a COMMIT was lost and the database cannot be asked yet; the outcome is unknown');
-    throw new CommitOutcomeUnknownError(commitId, decision, lost);
+  for (;;) {
+    try {
+      outcome = await outcomeOf(deps.pool, deps.scope.account, commitId, until - performance.now());
+      break;
+    } catch (error) {
+      if (until - performance.now() > ASK_AGAIN_MS) {
+        await new Promise((resolve) => setTimeout(resolve, ASK_AGAIN_MS));
+        continue;
+      }
+      deps.log.warn({ commitId, err: error }, 'the answer to a COMMIT was lost and the database cannot be asked yet; the outcome is unknown');
+      throw new CommitOutcomeUnknownError(commitId, decision, lost);
+    }
   }
   deps.counters.outcomesResolved += 1;
   deps.log.info({ commitId, outcome }, 'the answer to a COMMIT was lost; looked it up by its id');
