@@ -31,9 +31,9 @@ export const postgresMissing = process.env.CI !== 'true' && !(await reachable())
 /** Stopping the cluster disturbs everyone using it: only where that was allowed (CI, or asked for). */
 export const mayRestartCluster = process.env.CI === 'true' || process.env.BALANCE_SYNC_TEST_PG_RESTART === '1';
 
-/** Runs one statement as the admin role on the admin database, on a connection of its own. */
-export async function adminQuery<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5_000 });
+/** Runs one statement on a connection of its own, as the test role, on the admin database or on `url`'s. */
+export async function adminQuery<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], url = ADMIN_URL): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
     return (await client.query<Row>(text, values)).rows;
@@ -90,7 +90,9 @@ export async function startCluster(): Promise<void> {
   try {
     await run('pg_ctlcluster', [...CLUSTER, 'start']);
   } catch (error) {
-    if (!/already running/i.test(String((error as { stderr?: string }).stderr ?? error))) throw error;
+    // (pg_ctlcluster says so on stdout, exit code 2.)
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    if (!/already running/i.test(stdout + stderr)) throw error;
   }
 }
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asAmount, formatAmount, type Amount } from '../../../src/domain/amount.ts';
 import { IdempotencyConflictError } from '../../../src/domain/errors.ts';
 import { AccountMissingError } from '../../../src/store/postgres/errors.ts';
-import { freshDatabase, postgresMissing, uniqueName } from '../../helpers/postgres.ts';
+import { adminQuery, freshDatabase, postgresMissing, uniqueName } from '../../helpers/postgres.ts';
 import { amount, commitRequests, delta, INITIAL_BALANCE, newAccount, openHost, sum, wholeJournal, withKey } from './hosts.ts';
 
 describe.skipIf(postgresMissing)('committing to the shared balance', () => {
@@ -83,14 +82,11 @@ describe.skipIf(postgresMissing)('committing to the shared balance', () => {
   it('forgets a key 24 h after it was acknowledged, by the database clock', async () => {
     const store = await newAccount(url);
     await commitRequests(store, [delta('1', withKey('old'))]);
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query("UPDATE balance_sync_idempotency_keys SET created_at = now() - interval '24 hours 1 second' WHERE account = $1", [store.account]);
+    await adminQuery("UPDATE balance_sync_idempotency_keys SET created_at = now() - interval '24 hours 1 second' WHERE account = $1", [store.account], url);
     const again = await commitRequests(store, [delta('1', withKey('old'))]);
     expect(again.outcomes[0]).toMatchObject({ replayed: false, snapshot: { revision: 2 } });
     // ...and the key is remembered anew from then on.
     expect((await commitRequests(store, [delta('1', withKey('old'))])).outcomes[0]).toMatchObject({ replayed: true, snapshot: { revision: 2 } });
-    await admin.end();
   });
 
   it('refuses to commit to an account nobody imported', async () => {

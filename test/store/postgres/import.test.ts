@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asAmount } from '../../../src/domain/amount.ts';
 import type { JournalEntry } from '../../../src/domain/ports.ts';
-import { freshDatabase, postgresMissing, uniqueName } from '../../helpers/postgres.ts';
+import { adminQuery, freshDatabase, postgresMissing, uniqueName } from '../../helpers/postgres.ts';
 import { amount, commitRequests, delta, initial, openHost, withKey } from './hosts.ts';
 
 const HOUR = 60 * 60 * 1000;
@@ -51,13 +50,11 @@ describe.skipIf(postgresMissing)('moving a host from files to PostgreSQL', () =>
     expect((await store.recent(2)).map((e) => e.revision)).toEqual([6, 5]);
 
     // The key's age was laid on the database's clock: it has about an hour left there.
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    const { rows } = await admin.query<{ left: number }>(
+    const rows = await adminQuery<{ left: number }>(
       `SELECT extract(epoch FROM created_at + interval '24 hours' - now()) AS left FROM balance_sync_idempotency_keys WHERE account = $1 AND key = 'young'`,
       [store.account],
+      url,
     );
-    await admin.end();
     expect(Number(rows[0]?.left)).toBeGreaterThan(0.9 * 3600);
     expect(Number(rows[0]?.left)).toBeLessThan(1.1 * 3600);
   });
