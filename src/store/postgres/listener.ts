@@ -130,8 +130,14 @@ export class Listener {
 
   private notified(message: pg.Notification): void {
     if (message.channel !== CHANNEL || !message.payload) return;
-    const { account, revision } = JSON.parse(message.payload) as { account: string; revision: number };
-    if (account === this.account) this.tell(revision);
+    // Anyone with access to the database can NOTIFY this channel: a payload that is not ours is ignored.
+    let payload: { account?: unknown; revision?: unknown };
+    try {
+      payload = JSON.parse(message.payload) as typeof payload;
+    } catch {
+      return;
+    }
+    if (payload.account === this.account && Number.isSafeInteger(payload.revision)) this.tell(payload.revision as number);
   }
 
   private tell(revision: number): void {

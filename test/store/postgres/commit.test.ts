@@ -89,6 +89,26 @@ describe.skipIf(postgresMissing)('committing to the shared balance', () => {
     expect((await commitRequests(store, [delta('1', withKey('old'))])).outcomes[0]).toMatchObject({ replayed: true, snapshot: { revision: 2 } });
   });
 
+  it("lets the domain read the shared journal under the account's lock, as it stands at that instant", async () => {
+    const a = await newAccount(url, 'a');
+    const b = await openHost(url, a.account, 'b');
+    const file = 'auto_trading_state.json';
+    // Host b's file was adopted at revision 1 (an outside edit); host a's change follows.
+    await b.commit({ commitId: randomUUID(), keys: [] }, ({ current, now }) => {
+      const balance = amount('500');
+      return { snapshot: { balance, revision: 1, updatedAt: now }, entries: [{ revision: 1, at: now, balance, previous: current.balance, source: `external:${file}@b` }] };
+    });
+    await commitRequests(a, [delta('1')]);
+    const seen = await b.commit({ commitId: randomUUID(), keys: [] }, async ({ current, writeBackHistory }) => ({
+      snapshot: current,
+      entries: [],
+      since: [await writeBackHistory(0, file), await writeBackHistory(1, file)],
+    }));
+    // (Revision 0 came from files alone: the journal does not hold it.)
+    expect(seen.since).toEqual([{ atRevision: null, echoes: [amount('500')] }, { atRevision: amount('500'), echoes: [] }]);
+    expect(seen.snapshot.revision).toBe(2);
+  });
+
   it('refuses to commit to an account nobody imported', async () => {
     const store = await openHost(url, uniqueName('account'), 'a');
     await expect(commitRequests(store, [delta('1')])).rejects.toBeInstanceOf(AccountMissingError);

@@ -35,6 +35,11 @@ describe.skipIf(postgresMissing)('following the shared balance', () => {
       await commitRequests(a, [delta('1')]);
       await waitFor(() => revisions.includes(i), 1_000, `revision ${i} at host B`);
     }
+    // Someone else's message on the channel is not a revision.
+    await adminQuery("SELECT pg_notify('balance_sync', 'not json'), pg_notify('balance_sync', $1)", [JSON.stringify({ account: a.account, revision: 'x' })], url);
+    await commitRequests(a, [delta('1')]);
+    await waitFor(() => revisions.includes(6), 1_000, 'revision 6 at host B');
+    expect(revisions.filter((r) => r > 0)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('reconnects by itself after its LISTEN connection is terminated, and hears commits again', async () => {
