@@ -4,7 +4,8 @@ import { freshDatabase, mayRestartCluster, postgresMissing, startCluster, stopCl
 import { waitFor } from '../../helpers/wait.ts';
 import { expectAccounted, newAccount, openHost, startLoad } from './hosts.ts';
 
-// Stops the whole cluster: only where that was allowed (CI, or BALANCE_SYNC_TEST_PG_RESTART=1).
+// Stops the whole cluster, so it runs alone and only when asked for:
+//   BALANCE_SYNC_TEST_PG_RESTART=1 npx vitest run test/store/postgres/cluster-restart.test.ts
 describe.skipIf(postgresMissing || !mayRestartCluster)('PostgreSQL stopped and started under load', () => {
   let url: string;
   beforeAll(async () => {
