@@ -77,7 +77,8 @@ export class Listener {
       this.lost(generation, client, error, true);
       return;
     }
-    if (generation !== this.generation) return;
+    // Closed (or given up on) while connecting: this connection is nobody's.
+    if (generation !== this.generation) return void client.end().catch(() => {});
     this.client = client;
     this.reachability.reachable();
     // After LISTEN, so nothing falls between: a commit before it is in this read, one after is notified.

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresUnavailableError } from '../../../src/store/postgres/errors.ts';
 import type { PostgresStore } from '../../../src/store/postgres/postgres-store.ts';
-import { adminQuery, freshDatabase, postgresMissing, startRelay, terminateBackends, type Relay } from '../../helpers/postgres.ts';
+import { adminQuery, countBackends, freshDatabase, postgresMissing, startRelay, terminateBackends, type Relay } from '../../helpers/postgres.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { commitRequests, delta, newAccount, openHost } from './hosts.ts';
 
@@ -40,6 +40,14 @@ describe.skipIf(postgresMissing)('following the shared balance', () => {
     await commitRequests(a, [delta('1')]);
     await waitFor(() => revisions.includes(6), 1_000, 'revision 6 at host B');
     expect(revisions.filter((r) => r > 0)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('closes every connection it opened', async () => {
+    const a = await newAccount(url, 'closing');
+    await commitRequests(a, [delta('1')]);
+    expect(await countBackends('test-closing%')).toBeGreaterThanOrEqual(2);
+    await a.close();
+    await waitFor(async () => (await countBackends('test-closing%')) === 0, 2_000, 'the connections to end');
   });
 
   it('reconnects by itself after its LISTEN connection is terminated, and hears commits again', async () => {
