@@ -22,29 +22,13 @@ describe.skipIf(postgresMissing)('a commit whose answer is lost', () => {
     return openHost(relay.url, first.account, 'behind-relay', commitTimeoutMs ? { commitTimeoutMs } : {});
   }
 
-  it('is found applied by its id when COMMIT reached the server, and is not applied again', async () => {
+  it.each([
+    ['is found applied by its id when COMMIT reached the server, and is not applied again', { forward: true }],
+    ['waits for a COMMIT still on its way to the server before looking it up, so it is not applied twice', { forward: true, delayMs: 300 }],
+    ['is found absent when COMMIT never reached the server, and is committed once on a new connection', { forward: false }],
+  ] as const)('%s', async (_, cutting) => {
     const host = await hostBehindRelay();
-    const cut = relay.cutAt('COMMIT', { forward: true });
-    const plan = await commitRequests(host, [delta('7.5', { reason: 'once' })]);
-    await cut;
-    expect(plan.snapshot).toMatchObject({ revision: 1, balance: INITIAL_BALANCE + amount('7.5') });
-    expect((await wholeJournal(host)).map((e) => e.reason)).toEqual(['once']);
-    expect(host.commitCounters()).toMatchObject({ connectionsLost: 1, outcomesResolved: 1, committed: 1 });
-  });
-
-  it('waits for a COMMIT still on its way to the server before looking it up, so it is not applied twice', async () => {
-    const host = await hostBehindRelay();
-    const cut = relay.cutAt('COMMIT', { forward: true, delayMs: 300 });
-    const plan = await commitRequests(host, [delta('7.5', { reason: 'once' })]);
-    await cut;
-    expect(plan.snapshot).toMatchObject({ revision: 1 });
-    expect((await wholeJournal(host)).map((e) => e.reason)).toEqual(['once']);
-    expect(host.commitCounters()).toMatchObject({ connectionsLost: 1, outcomesResolved: 1, committed: 1 });
-  });
-
-  it('is found absent when COMMIT never reached the server, and is committed once on a new connection', async () => {
-    const host = await hostBehindRelay();
-    const cut = relay.cutAt('COMMIT', { forward: false });
+    const cut = relay.cutAt('COMMIT', cutting);
     const plan = await commitRequests(host, [delta('7.5', { reason: 'once' })]);
     await cut;
     expect(plan.snapshot).toMatchObject({ revision: 1, balance: INITIAL_BALANCE + amount('7.5') });
