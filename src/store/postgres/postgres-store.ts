@@ -72,6 +72,7 @@ export interface PostgresStoreOptions {
 export class PostgresStore {
   private readonly scope: Scope;
   private readonly counters: CommitCounters = { committed: 0, conflictsRetried: 0, connectionsLost: 0, outcomesResolved: 0 };
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -171,9 +172,10 @@ export class PostgresStore {
     return { ...this.counters };
   }
 
-  async close(): Promise<void> {
-    await this.listener.close();
-    await this.pool.end();
+  /** Ends the listener and every pooled connection; closing twice is harmless. */
+  close(): Promise<void> {
+    this.closing ??= this.listener.close().then(() => this.pool.end());
+    return this.closing;
   }
 
   /** A read that fails on its link is a 503 for the caller and a hint for the probe. */
