@@ -8,18 +8,21 @@ import type { JournalEntry } from '../../domain/ports.ts';
 import type { Scope } from './journal-reads.ts';
 import { entryColumns, unnestEntries } from './rows.ts';
 
+/**
+ * A remembered Idempotency-Key: the change that carried it (its balance, revision and time are the
+ * answer) and how long ago it was made, as the local journal's own order tells it (the shape of the
+ * domain's RememberedKey, so the file journal's keys in the window go in as they are).
+ */
 export interface ImportedKey {
-  key: string;
-  requestHash: string;
-  /** The answer it gave: the balance and revision after its change, and that change's time. */
-  snapshot: Snapshot;
+  entry: JournalEntry;
+  ageMs: number;
 }
 
 export interface AccountImport {
   snapshot: Snapshot;
   /** The local journal, any order; history continues from it. */
   entries: readonly JournalEntry[];
-  /** Keys acknowledged less than 24 h ago; older ones are left out. */
+  /** Keys acknowledged less than 24 h ago; older ones, and entries without a key, are left out. */
   keys: readonly ImportedKey[];
 }
 
@@ -31,8 +34,8 @@ const CLAIM = `INSERT INTO balance_sync_accounts (account, balance, revision, up
 const ENTRIES = `INSERT INTO balance_sync_journal (account, revision, at, balance, previous, source, reason, idempotency_key, request_hash, host_id)
   SELECT $1, e.revision, e.at, e.balance, e.previous, e.source, e.reason, e.idempotency_key, e.request_hash, $2 FROM ${unnestEntries(3)}`;
 
-// A key's age is measured by the importing host's clock (its own record of when it answered) and
-// laid on the database's: from here on one clock judges the window for every host.
+// A key's age, as the importing host judged it, is laid on the database's clock: from here on one
+// clock judges the window for every host.
 const KEYS = `INSERT INTO balance_sync_idempotency_keys (account, key, request_hash, revision, balance, at, created_at)
   SELECT $1, k.key, k.request_hash, k.revision, k.balance, k.at, now() - k.age_ms * interval '1 millisecond'
   FROM unnest($2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::timestamptz[], $7::bigint[]) AS k(key, request_hash, revision, balance, at, age_ms)`;
@@ -40,11 +43,9 @@ const KEYS = `INSERT INTO balance_sync_idempotency_keys (account, key, request_h
 /** Rows per statement: a long journal goes in slices rather than one giant parameter. */
 const SLICE = 5_000;
 
-export async function importAccount(pool: pg.Pool, scope: Scope, data: AccountImport, nowMs: number): Promise<'imported' | 'exists'> {
+export async function importAccount(pool: pg.Pool, scope: Scope, data: AccountImport): Promise<'imported' | 'exists'> {
   const { snapshot } = data;
-  const keys = data.keys
-    .map((key) => ({ ...key, ageMs: Math.max(0, nowMs - Date.parse(key.snapshot.updatedAt)) }))
-    .filter((key) => key.ageMs < IDEMPOTENCY_WINDOW_MS);
+  const keys = data.keys.filter(({ entry, ageMs }) => entry.idempotency_key !== undefined && entry.request_hash !== undefined && ageMs < IDEMPOTENCY_WINDOW_MS);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -60,12 +61,12 @@ export async function importAccount(pool: pg.Pool, scope: Scope, data: AccountIm
     }
     await client.query(KEYS, [
       scope.account,
-      keys.map((k) => k.key),
-      keys.map((k) => k.requestHash),
-      keys.map((k) => k.snapshot.revision),
-      keys.map((k) => formatAmount(k.snapshot.balance)),
-      keys.map((k) => k.snapshot.updatedAt),
-      keys.map((k) => k.ageMs),
+      keys.map((k) => k.entry.idempotency_key),
+      keys.map((k) => k.entry.request_hash),
+      keys.map((k) => k.entry.revision),
+      keys.map((k) => formatAmount(k.entry.balance)),
+      keys.map((k) => k.entry.at),
+      keys.map((k) => Math.max(0, Math.round(k.ageMs))),
     ]);
     await client.query('COMMIT');
     client.release();

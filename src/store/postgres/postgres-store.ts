@@ -65,8 +65,6 @@ export interface PostgresStoreOptions {
    * looked up for up to 1 s more: inside the 5 s the SPEC gives a change.
    */
   commitTimeoutMs?: number;
-  /** This host's clock, for the age of imported keys. */
-  now?: () => number;
 }
 
 export class PostgresStore {
@@ -119,7 +117,7 @@ export class PostgresStore {
 
   /** Brings this host's balance, journal and young keys in, atomically — unless another host was first. */
   importAccount(data: AccountImport): Promise<'imported' | 'exists'> {
-    return this.guard(() => importAccount(this.pool, this.scope, data, (this.options.now ?? Date.now)()));
+    return this.guard(() => importAccount(this.pool, this.scope, data));
   }
 
   /** One transaction for a batch; see commit.ts for what it throws. `decide` may run more than once. */

@@ -33,18 +33,18 @@ describe.skipIf(postgresMissing)('moving a host from files to PostgreSQL', () =>
     const store = await openHost(url, uniqueName('account'), 'first');
     const entries = localJournal(5, { 4: 'young', 5: 'old' });
     const snapshot = { balance: entries[4]!.balance, revision: 5, updatedAt: entries[4]!.at };
-    const remembered = (key: string, revision: number, ageMs: number) => ({
-      key,
-      requestHash: 'hash',
-      snapshot: { balance: entries[revision - 1]!.balance, revision, updatedAt: new Date(Date.now() - ageMs).toISOString() },
-    });
-    const keys = [remembered('young', 4, 23 * HOUR), remembered('old', 5, 25 * HOUR)];
+    // Ages as the local journal's order tells them, whatever the entries' `at` say.
+    const keys = [
+      { entry: entries[3]!, ageMs: 23 * HOUR },
+      { entry: entries[4]!, ageMs: 25 * HOUR },
+      { entry: entries[2]!, ageMs: HOUR }, // no key: not one to remember
+    ];
     expect(await store.importAccount({ snapshot, entries, keys })).toBe('imported');
 
     expect(await store.head()).toEqual(snapshot);
     expect(await store.recent(10)).toEqual([...entries].reverse());
     const young = await commitRequests(store, [delta('1', withKey('young'))]);
-    expect(young.outcomes[0]).toMatchObject({ replayed: true, snapshot: keys[0]!.snapshot });
+    expect(young.outcomes[0]).toMatchObject({ replayed: true, snapshot: { balance: entries[3]!.balance, revision: 4, updatedAt: entries[3]!.at } });
     const old = await commitRequests(store, [delta('1', withKey('old'))]);
     expect(old.outcomes[0]).toMatchObject({ replayed: false, snapshot: { revision: 6, balance: snapshot.balance + amount('1') } });
     expect((await store.recent(2)).map((e) => e.revision)).toEqual([6, 5]);
