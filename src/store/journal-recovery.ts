@@ -7,7 +7,7 @@ import { access, open, readdir, rename, stat, unlink, type FileHandle } from 'no
 import { basename, join } from 'node:path';
 import { fsyncDirectory } from './durable-write.ts';
 import { decodeLine, encodeEntry } from './journal-line.ts';
-import { linesBackward, linesOf, listSegments, newestOf, type Segments } from './journal-files.ts';
+import { linesBackward, linesOf, listSegments, newestOf, type Segment, type Segments } from './journal-files.ts';
 import type { Stamped } from './journal-memory.ts';
 
 /** Which file a handle has open. */
@@ -68,16 +68,41 @@ export function firstRevision(bytes: Buffer): number | null {
 }
 
 /**
- * What memory must add in front of the file's own bytes: the remembered entries the surviving
- * segments do not hold (above `floor`) and the file does not either (below `ceiling`), in order.
+ * What memory must add in front of the file's own bytes: the remembered entries no surviving segment
+ * holds (a segment deleted by hand took its entries with it) and the file does not either (below
+ * `ceiling`), in order.
  */
-export function fromMemory(remembered: readonly Stamped[], floor: number, ceiling: number): string {
+export function fromMemory(remembered: readonly Stamped[], inSegments: (revision: number) => boolean, ceiling: number): string {
   const seen = new Set<number>();
   return remembered
-    .filter(({ entry }) => entry.revision > floor && entry.revision < ceiling && !seen.has(entry.revision) && seen.add(entry.revision))
+    .filter(({ entry }) => entry.revision < ceiling && !inSegments(entry.revision) && !seen.has(entry.revision) && seen.add(entry.revision))
     .sort((a, b) => a.entry.revision - b.entry.revision)
     .map(({ entry, stamp }) => encodeEntry(entry, stamp))
     .join('');
+}
+
+/** The oldest and newest revision a segment holds (its first and last whole entries), or null when it holds none. */
+async function revisionsIn(path: string): Promise<{ first: number; last: number } | null> {
+  const last = (await newestOf(linesBackward(path)))?.entry.revision;
+  if (last === undefined) return null;
+  const handle = await open(path, 'r').catch(() => null);
+  if (!handle) return null;
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return { first: firstRevision(head.subarray(0, bytesRead)) ?? last, last };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A rotated segment this journal knew that is gone, or no longer a file: its entries went with it. */
+export async function lostSegment(known: readonly Segment[]): Promise<string | null> {
+  for (const segment of known) {
+    const info = await stat(segment.path).catch(() => null);
+    if (!info?.isFile()) return `lost its segment ${basename(segment.path)}`;
+  }
+  return null;
 }
 
 /** `<path>.displaced-<UTC timestamp>`: where something found in the journal's place is kept. */
@@ -132,9 +157,8 @@ export async function rebuild(
   // Bytes someone else wrote into the journal's own file cannot be told from ours: memory alone then.
   const bytes = problem === CHANGED ? null : await ownBytes(own.handle, own.size, own.newest);
   const segments = await listSegments(dir);
-  const newestSegment = segments.files.at(-1);
-  const floor = (newestSegment && (await newestOf(linesBackward(newestSegment.path)))?.entry.revision) ?? -1;
-  const memory = fromMemory(remembered, floor, bytes ? (firstRevision(bytes) ?? Infinity) : Infinity);
+  const held = await Promise.all(segments.files.map((segment) => revisionsIn(segment.path)));
+  const memory = fromMemory(remembered, (revision) => held.some((range) => range !== null && revision >= range.first && revision <= range.last), bytes ? (firstRevision(bytes) ?? Infinity) : Infinity);
   const content = Buffer.concat([Buffer.from(memory), bytes ?? Buffer.alloc(0)]);
   return { content, fromMemory: memory.split('\n').length - 1, keptOwn: bytes !== null, segments };
 }

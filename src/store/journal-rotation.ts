@@ -4,13 +4,14 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory } from './durable-write.ts';
-import { JOURNAL_FILE, type Segment, type Segments } from './journal-files.ts';
+import { JOURNAL_FILE, listSegments, type Segment, type Segments } from './journal-files.ts';
 
 /** Renames the journal to the next free segment number and opens a new one in its place. */
 export async function startNewSegment(dir: string, segments: Segments): Promise<{ fresh: FileHandle; segments: Segments }> {
   const path = join(dir, JOURNAL_FILE);
-  // The number after every name like a segment, files or not: a directory `.99` is never renamed over.
-  const next = segments.highest + 1;
+  // The number after every name like a segment, files or not, as the folder is now: a directory
+  // `.99` made while the service runs is never renamed over.
+  const next = Math.max(segments.highest, (await listSegments(dir)).highest) + 1;
   const segment = join(dir, `${JOURNAL_FILE}.${next}`);
   await rename(path, segment);
   let fresh: FileHandle;

@@ -10,7 +10,7 @@ import { entriesBackward, JOURNAL_FILE, lastWholeLineEnd, linesBackward, listSeg
 import { encodeEntry } from './journal-line.ts';
 import { JournalHealthState } from './journal-health.ts';
 import { KeyWindow, type Stamped } from './journal-memory.ts';
-import { CHANGED, clearThePlace, identityOf, inspect, isForeign, moveAside, rebuild, UNWRITABLE, writable, writeWhole, type FileIdentity } from './journal-recovery.ts';
+import { CHANGED, clearThePlace, identityOf, inspect, isForeign, lostSegment, moveAside, rebuild, UNWRITABLE, writable, writeWhole, type FileIdentity } from './journal-recovery.ts';
 import { dropOldSegments, startNewSegment } from './journal-rotation.ts';
 
 export { JOURNAL_FILE } from './journal-files.ts';
@@ -184,7 +184,7 @@ export class Journal implements JournalPort {
 
   /** Whatever keeps the journal from being whole, mended (a journal that still cannot be written: not tried). */
   private async heal(): Promise<void> {
-    const problem = (await inspect(this.path, this.identity, this.size)) ?? this.state.trouble;
+    const problem = (await inspect(this.path, this.identity, this.size)) ?? this.state.trouble ?? (await lostSegment(this.segments.files));
     if (problem === null) return;
     if (problem === UNWRITABLE && !(await writable(this.path))) throw new Error(`${JOURNAL_FILE} ${UNWRITABLE}`);
     await this.repair(problem);

@@ -201,3 +201,44 @@ describe('what stands in the journal\'s place at start-up', () => {
     expect((await readdir(dir)).some((n) => n.startsWith(`${JOURNAL_FILE}.displaced-`))).toBe(true);
   });
 });
+
+describe('rotated segments under the running service', () => {
+  it('a segment deleted by hand: its keys are put back from memory at the next look, and a restart remembers every one', async () => {
+    const dir = await tempDir();
+    revision = 0;
+    const { log, lines } = recordingLog();
+    const journal = await openJournal(dir, { log, maxBytes: 4096, keepSegments: 100 });
+    for (let i = 0; i < 60; i++) {
+      await journal.append([keyed()]);
+      await journal.compact();
+    }
+    const segments = (await readdir(dir)).filter((name) => /\.\d+$/.test(name));
+    expect(segments.length).toBeGreaterThan(1);
+    for (const name of segments) await rm(join(dir, name));
+    await journal.check();
+
+    expect(lines.find((line) => line.level === 'error')?.details).toMatchObject({ problem: expect.stringMatching(/^lost its segment/) });
+    await journal.close();
+    expect(await rememberedAfterRestart(dir)).toEqual({ keys: expectedKeys(1, 60), last: 60 });
+  });
+
+  it('a directory made at the next segment number while running: rotation numbers past it', async () => {
+    const dir = await tempDir();
+    revision = 0;
+    const journal = await openJournal(dir, { maxBytes: 4096, keepSegments: 100 });
+    while (!(await readdir(dir)).includes(`${JOURNAL_FILE}.1`)) {
+      await journal.append([keyed()]);
+      await journal.compact();
+    }
+    await mkdir(join(dir, `${JOURNAL_FILE}.2`));
+    for (let i = 0; i < 40; i++) {
+      await journal.append([keyed()]);
+      await journal.compact();
+    }
+    const names = await readdir(dir);
+    expect(names).toContain(`${JOURNAL_FILE}.3`);
+    expect((await readFile(join(dir, JOURNAL_FILE))).length).toBeLessThan(8192);
+    await journal.close();
+    expect((await rememberedAfterRestart(dir)).keys).toEqual(expectedKeys(1, revision));
+  });
+});
