@@ -52,18 +52,28 @@ function crashHook(): ((step: WriteStep) => void) | undefined {
   };
 }
 
+/** Set once start() has returned; until then a lost lock is remembered and acted on right after. */
+let stopWith: ((code: number, why: string) => void) | null = null;
+let lostBeforeRunning: string | null = null;
+const lockLost = (message: string) => {
+  logger.fatal({ dataDir: resolve(config.DATA_DIR) }, message);
+  process.stderr.write(`balance-sync: ${message}\n`);
+  if (stopWith) stopWith(1, 'lock lost');
+  else lostBeforeRunning = message;
+};
+
 try {
-  const running = await start(config, logger, crashHook());
+  const running = await start(config, logger, crashHook(), lockLost);
   logger.info(
     { port: running.port, host: config.HOST, dataDir: resolve(config.DATA_DIR) },
     `balance-sync listening on http://${config.HOST}:${running.port}`,
   );
 
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
+  stopWith = (code, why) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ why }, 'shutting down');
     const deadline = setTimeout(() => {
       logger.warn('shutdown deadline reached; closing remaining connections');
       running.server.closeAllConnections();
@@ -72,7 +82,7 @@ try {
     running.stop().then(
       () => {
         logger.info('stopped');
-        process.exit(0);
+        process.exit(code);
       },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
@@ -80,16 +90,20 @@ try {
       },
     );
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', () => stopWith?.(0, 'SIGTERM'));
+  process.on('SIGINT', () => stopWith?.(0, 'SIGINT'));
+  if (lostBeforeRunning !== null) stopWith(1, 'lock lost');
 } catch (error) {
   if (error instanceof StartupRefusedError || error instanceof DataDirInUseError) {
     logger.fatal({ dataDir: resolve(config.DATA_DIR) }, error.message);
     process.stderr.write(`balance-sync: ${error.message}\n`);
   } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     logger.fatal(`port ${config.PORT} on ${config.HOST} is already in use; set PORT to another one`);
+    process.stderr.write(`balance-sync: port ${config.PORT} on ${config.HOST} is already in use; set PORT to another one\n`);
   } else {
+    // Anything else (a data file the disk will not let us write, say): one line that says what and where.
     logger.fatal({ err: error }, 'failed to start');
+    process.stderr.write(`balance-sync: failed to start: ${(error as Error).message ?? String(error)}\n`);
   }
   process.exit(1);
 }

@@ -23,10 +23,21 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config, logger: Logger, afterStep?: (step: WriteStep) => void | Promise<void>): Promise<Running> {
+/**
+ * `onLockLost`: the folder's lock stopped being this process's while it ran (a lock file deleted or
+ * edited by hand, and another process started on the folder); the caller stops the service.
+ */
+export async function start(
+  config: Config,
+  logger: Logger,
+  afterStep?: (step: WriteStep) => void | Promise<void>,
+  onLockLost: (message: string) => void = () => {},
+): Promise<Running> {
   const dir = config.DATA_DIR;
   await mkdir(dir, { recursive: true });
-  const release = await lockDataDir(dir);
+  const release = await lockDataDir(dir, (taker) =>
+    onLockLost(`the lock of the data folder ${dir} is no longer this process's${taker ? ` (pid ${taker.pid} on ${taker.host} holds it now)` : ' (its lock file was removed or changed by hand)'}: stopping, so that two processes never serve one folder`),
+  );
   const closers: (() => Promise<void> | void)[] = [release];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();

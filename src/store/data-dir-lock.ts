@@ -13,7 +13,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readLegacyLock } from './legacy-lock.ts';
-import { createWhole, newestGeneration, removeGeneration, removeOlder, type LockRecord } from './lock-generations.ts';
+import { createWhole, LOCK_PREFIX, newestGeneration, removeGeneration, removeOlder, type LockRecord } from './lock-generations.ts';
 import { identify, isRunning, startedBefore, type ProcessIdentity } from './process-identity.ts';
 
 export { LOCK_PREFIX, type LockRecord } from './lock-generations.ts';
@@ -28,25 +28,40 @@ export interface Holder {
 }
 
 export class DataDirInUseError extends Error {
-  constructor(dir: string, owner: Pick<LockRecord, 'pid' | 'host'> | null, detail = '') {
+  constructor(dir: string, owner: Pick<LockRecord, 'pid' | 'host'> | null, detail = '', message?: string) {
     const who = owner ? ` (pid ${owner.pid} on ${owner.host}${detail})` : detail;
-    super(`the data folder ${dir} is in use by another balance-sync process${who}; stop it first or choose another DATA_DIR`);
+    super(message ?? `the data folder ${dir} is in use by another balance-sync process${who}; stop it first or choose another DATA_DIR`);
     this.name = 'DataDirInUseError';
   }
+
+  /** A lock file nobody can read the owner of (edited by hand, not a file): its owner may be running. */
+  static unreadable(dir: string, generation: number): DataDirInUseError {
+    const file = `${LOCK_PREFIX}${generation}`;
+    return new DataDirInUseError(dir, null, '', `the data folder ${dir} has a lock file ${file} that balance-sync did not write, so whether its owner still runs cannot be told; if no balance-sync runs on this folder, remove ${file} and start again`);
+  }
 }
+
+/** How often a holder looks that its lock is still the newest: taken by hand-made mischief, it stops within this. */
+const WATCH_MS = 1_000;
 
 /** A supervisor may restart the service while the killed one is still exiting: an owner that started well before us gets this long to go. */
 const DYING_GRACE_MS = 1_000;
 const CONCURRENT_START_MS = 2_000;
 const MAX_LOOKS = 50;
 
-/** Takes the folder's lock, or throws DataDirInUseError; resolves to the release. */
-export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+/**
+ * Takes the folder's lock, or throws DataDirInUseError; resolves to the release. `onLost` is told if
+ * the lock stops being ours while we hold it — only hands can do that (a lock file deleted or edited,
+ * and another process started on the folder): the holder must then stop, so that two never serve it
+ * for longer than a look.
+ */
+export async function lockDataDir(dir: string, onLost: (taker: LockRecord | null) => void = () => {}): Promise<() => Promise<void>> {
   const self = await identify();
   for (let look = 0; look < MAX_LOOKS; look++) {
     const newest = await newestGeneration(dir);
     if (newest.record?.state === 'held' && (await stillRunning(newest.record, self))) throw new DataDirInUseError(dir, newest.record);
     if (newest.unreadable === 'missing') continue; // removed as we looked: look again
+    if (newest.unreadable === 'garbage' && newest.number !== null) throw DataDirInUseError.unreadable(dir, newest.number);
     const legacy = await readLegacyLock(dir, self);
     if (legacy?.running) throw new DataDirInUseError(dir, null, ` (pid ${legacy.pid}, an earlier version of balance-sync)`);
 
@@ -58,7 +73,23 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
       continue;
     }
     await removeOlder(dir, generation);
+    let lost = false;
+    const watch = setInterval(() => {
+      void newestGeneration(dir).then(
+        (now) => {
+          if (now.number === generation && now.record?.pid === self.pid && now.record.startTicks === self.startTicks) return;
+          clearInterval(watch);
+          lost = true;
+          onLost(now.record);
+        },
+        () => {}, // a look that fails is tried again at the next
+      );
+    }, WATCH_MS);
+    watch.unref();
     return async () => {
+      clearInterval(watch);
+      // A lock that is someone else's now is not ours to mark released.
+      if (lost) return;
       await createWhole(dir, generation + 1, record(self, 'released'));
       await removeGeneration(dir, generation);
     };

@@ -1,7 +1,8 @@
 // The numbered lock files of a data folder, `.balance-sync.lock.<n>`: each created whole or not at
 // all, never rewritten; the highest number says who holds the folder (see data-dir-lock.ts).
 
-import { link, open, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LEGACY_LOCK_NAME } from './legacy-lock.ts';
 import type { ProcessIdentity } from './process-identity.ts';
@@ -30,18 +31,39 @@ export async function newestGeneration(dir: string): Promise<Newest> {
   });
   if (numbers.length === 0) return { number: null, record: null };
   const number = Math.max(...numbers);
-  let text: string;
-  try {
-    text = await readFile(join(dir, LOCK_PREFIX + number), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { number, record: null, unreadable: 'missing' };
-    if (code === 'EISDIR') return { number, record: null, unreadable: 'garbage' };
-    throw error;
-  }
-  const parsed = parseRecord(text);
+  const text = await readRecordText(join(dir, LOCK_PREFIX + number));
+  if (text === null) return { number, record: null, unreadable: 'missing' };
+  // Empty: created by an exclusive create (no hard links here) whose record is on its way.
+  if (text === '') return { number, record: null, unreadable: 'missing' };
+  const parsed = text === false ? null : parseRecord(text);
   return parsed ? { number, record: parsed } : { number, record: null, unreadable: 'garbage' };
 }
+
+/**
+ * A lock file's text: null when it is gone, false when it is not a small regular file. Opened without
+ * blocking and looked at before it is read: a FIFO in its place would otherwise hold start-up for
+ * ever, and /dev/zero fill the memory.
+ */
+async function readRecordText(path: string): Promise<string | null | false> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EISDIR' || code === 'ENXIO') return false;
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > MAX_RECORD_BYTES) return false;
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+const MAX_RECORD_BYTES = 64 * 1024;
 
 function parseRecord(text: string): LockRecord | null {
   try {
@@ -58,8 +80,9 @@ function parseRecord(text: string): LockRecord | null {
  */
 export async function createWhole(dir: string, generation: number, content: LockRecord): Promise<boolean> {
   const temp = join(dir, `${LOCK_PREFIX}tmp-${content.pid}-${Math.random().toString(36).slice(2)}`);
-  await writeFile(temp, `${JSON.stringify(content)}\n`, { flag: 'wx' });
   try {
+    // Inside the try: a write that fails half-way (disk full) leaves no temp file behind.
+    await writeFile(temp, `${JSON.stringify(content)}\n`, { flag: 'wx' });
     await link(temp, join(dir, LOCK_PREFIX + generation));
     return true;
   } catch (error) {

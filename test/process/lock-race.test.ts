@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,5 +115,43 @@ describe('a restart after kill -9', () => {
 
     const server = await startServer({ DATA_DIR: dir });
     expect((await json(`${server.url}/virtual_balance`)).status).toBe(200);
+  });
+});
+
+describe('a lock handled carelessly', () => {
+  it('a lock file edited by hand is not taken for a dead owner: the starter refuses and says which file to look at', async () => {
+    const dir = await tempDir();
+    const first = await startServer({ DATA_DIR: dir });
+    const [lockFile] = (await readdir(dir)).filter((name) => /^\.balance-sync\.lock\.\d+$/.test(name));
+    await writeFile(join(dir, lockFile as string), '{"note":"edited by hand"}\n');
+    const second = launchServer({ DATA_DIR: dir });
+    const code = await second.listening.then(() => 'started', (error: { code?: number }) => error.code);
+    expect(code).toBe(1);
+    expect(second.stderr()).toContain(`${lockFile} that balance-sync did not write`);
+    expect((await json(`${first.url}/health`)).status).toBe(200);
+  });
+
+  it('a FIFO as the newest lock file neither hangs a starter nor is taken for a dead owner', async () => {
+    const dir = await tempDir();
+    execFileSync('mkfifo', [join(dir, '.balance-sync.lock.5')]);
+    const starter = launchServer({ DATA_DIR: dir });
+    const outcome = await Promise.race([starter.listening.then(() => 'started', () => 'refused'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    expect(outcome).toBe('refused');
+    expect(starter.stderr()).toContain('.balance-sync.lock.5 that balance-sync did not write');
+  });
+
+  it('a holder whose lock was deleted by hand, once another process took the folder, stops within a look (exit 1), and the other serves on', async () => {
+    const dir = await tempDir();
+    const first = launchServer({ DATA_DIR: dir });
+    const holder = await first.listening;
+    for (const name of (await readdir(dir)).filter((n) => n.startsWith('.balance-sync.lock.'))) await unlink(join(dir, name));
+    const taker = await startServer({ DATA_DIR: dir });
+    expect(await holder.exited).toBe(1);
+    expect(first.stderr()).toMatch(/no longer this process's \(pid \d+ on .+ holds it now\)/);
+    await post(`${taker.url}/virtual_balance`, { delta: 1 });
+    expect((await json(`${taker.url}/health`)).status).toBe(200);
+    // The holder that stopped marked nothing released: a third starter still meets the taker.
+    const third = launchServer({ DATA_DIR: dir });
+    expect(await third.listening.then(() => 'started', (error: { code?: number }) => error.code)).toBe(1);
   });
 });
