@@ -68,13 +68,18 @@ describe('the data folder lock', () => {
     expect(await generations(dir)).toEqual([`${LOCK_PREFIX}2`]);
   });
 
-  it('takes over an owner of an earlier boot, and a record it cannot read', async () => {
+  it('takes over an owner of an earlier boot', async () => {
     const dir = await tempDir();
     await leaveRecord(dir, 1, { bootId: 'another-boot' });
     await (await lockDataDir(dir))();
+    expect(await generations(dir)).toEqual([`${LOCK_PREFIX}3`]);
+  });
+
+  it('refuses a record it cannot read, naming it: whether its owner runs cannot be told', async () => {
+    const dir = await tempDir();
     await writeFile(join(dir, `${LOCK_PREFIX}9`), 'not a record');
-    await lockDataDir(dir);
-    expect(await generations(dir)).toEqual([`${LOCK_PREFIX}10`]);
+    await expect(lockDataDir(dir)).rejects.toThrow(`${LOCK_PREFIX}9 that balance-sync did not write`);
+    expect(await generations(dir)).toEqual([`${LOCK_PREFIX}9`]);
   });
 
   it('refuses the owner a live process of this boot still is', async () => {
