@@ -1,5 +1,6 @@
 // The service's configuration, read from the environment and validated once at start-up.
 
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseAmount, type Amount } from './domain/amount.ts';
 
@@ -48,6 +49,16 @@ const upstreamUrl = optionalText.transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** A PostgreSQL URL (postgres:// or postgresql://); shown back without its password. */
+const databaseUrl = optionalText.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (url && /^postgres(ql)?:$/.test(url.protocol) && url.hostname !== '') return value;
+  if (url) url.password = url.password ? '***' : '';
+  ctx.addIssue({ code: 'custom', message: `must be a URL such as postgres://user:password@host:5432/database (got "${url?.toString() ?? 'something else'}")` });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   PORT: integer(0, 65_535).default(8001),
   HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
@@ -70,6 +81,13 @@ const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(1, 3_600_000).default(30_000),
   BALANCE_FILE: fileName('virtual_balance.json'),
   TRADING_STATE_FILE: fileName('auto_trading_state.json'),
+  DATABASE_URL: databaseUrl,
+  ACCOUNT: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').default('default'),
+  HOST_ID: z
+    .string()
+    .trim()
+    .default(() => hostname())
+    .pipe(z.string().regex(/^[\x21-\x7e]{1,100}$/, 'must be 1–100 visible ASCII characters (it goes into every change this host makes)')),
 }).refine(({ BALANCE_FILE: a, TRADING_STATE_FILE: b }) => a !== b && !a.startsWith(`${b}.`) && !b.startsWith(`${a}.`), {
   path: ['TRADING_STATE_FILE'],
   // `<name>.<digits>` and `<name>.corrupt-…` are the other file's temp and quarantine names.

@@ -34,6 +34,8 @@ export async function start(
   onLockLost: (message: string) => void = () => {},
 ): Promise<Running> {
   const dir = config.DATA_DIR;
+  // Until the PostgreSQL store holds the truth (issue 20), a DATABASE_URL must not be silently ignored.
+  if (config.DATABASE_URL) throw new Error('DATABASE_URL is not supported by this build yet: unset it to keep the balance in the files');
   await mkdir(dir, { recursive: true });
   const release = await lockDataDir(dir, (taker) =>
     onLockLost(`the lock of the data folder ${dir} is no longer this process's${taker ? ` (pid ${taker.pid} on ${taker.host} holds it now)` : ' (its lock file was removed or changed by hand)'}: stopping, so that two processes never serve one folder`),

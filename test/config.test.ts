@@ -55,3 +55,22 @@ describe('configuration', () => {
     expect(isLoopback(host)).toBe(loopback);
   });
 });
+
+describe('the settings of one balance across hosts', () => {
+  it('leaves DATABASE_URL unset by default, with the account "default" and the host name as HOST_ID', () => {
+    const result = loadConfig({});
+    expect(result.ok && result.config).toMatchObject({ ACCOUNT: 'default', HOST_ID: expect.stringMatching(/^\S+$/) });
+    expect(result.ok && result.config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('takes a postgres:// or postgresql:// URL, and refuses anything else without repeating its password', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@db.internal:5432/trading' })).toMatchObject({ ok: true });
+    const bad = message({ DATABASE_URL: 'mysql://u:secret@db/trading' });
+    expect(bad).toMatch(/^invalid configuration: DATABASE_URL must be a URL such as postgres:/);
+    expect(bad).not.toContain('secret');
+  });
+
+  it('refuses a HOST_ID with spaces or control characters', () => {
+    expect(message({ HOST_ID: 'my host' })).toMatch(/^invalid configuration: HOST_ID must be 1–100 visible ASCII characters/);
+  });
+});

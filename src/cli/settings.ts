@@ -23,6 +23,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', value: '<ms>', help: 'a forwarded request with no answer by then is 504' },
   { env: 'BALANCE_FILE', flag: 'balance-file', value: '<name>', help: "the sidebar's file, a plain name inside the data folder" },
   { env: 'TRADING_STATE_FILE', flag: 'trading-state-file', value: '<name>', help: "the panel's file (later legacy versions: auto_trading_status.json)" },
+  { env: 'DATABASE_URL', flag: 'database-url', value: '<url>', help: 'postgres://…: the balance lives in PostgreSQL, shared by every host' },
+  { env: 'ACCOUNT', flag: 'account', value: '<name>', help: "the paper account's name in the database" },
+  { env: 'HOST_ID', flag: 'host-id', value: '<name>', help: "this host's name, recorded with every change it makes (default: the host name)" },
   { env: 'JOURNAL_MAX_BYTES', flag: 'journal-max-bytes', value: '<bytes>', help: 'the journal is rotated past this size' },
   { env: 'JOURNAL_SEGMENTS', flag: 'journal-segments', value: '<n>', help: 'rotated journal segments kept (never those younger than 24 h)' },
 ];
