@@ -16,10 +16,12 @@ export interface SettleDeps {
   initialBalance: Amount;
   log: Log;
   now: () => number;
+  /** Files whose last write failed: rewritten even if they hold the balance, to see that they can be. */
+  faulty?: ReadonlySet<string>;
 }
 
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
-export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
+export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now, faulty }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
   const head = journal.last();
   const files = await Promise.all(
     stores.map(async (store) => {
@@ -40,10 +42,11 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
 
   const quarantined: string[] = [];
   for (const { store, state } of files) {
-    if (state.status !== 'corrupt') continue;
-    const aside = await store.quarantine();
+    // A corrupt file, or a balance that cannot be read, is never overwritten without a copy of it.
+    if (state.status !== 'corrupt' && state.status !== 'unreadable') continue;
+    const copy = await store.keepCopy();
     quarantined.push(store.name);
-    log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
+    log.error({ file: store.name, reason: state.reason, copy }, state.status === 'corrupt' ? 'quarantined a corrupt file' : 'kept a copy of a file whose balance cannot be read');
   }
   for (const { name, state } of files.filter(({ name }) => decision.stale.includes(name))) {
     if (state.status !== 'valid' || !head) continue;
@@ -68,7 +71,7 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     await journal.append([entry]);
   }
   await rewrite(
-    stores.filter((store) => decision.isChange || store.lastSeen().balance !== snapshot.balance),
+    stores.filter((store) => decision.isChange || store.lastSeen().balance !== snapshot.balance || faulty?.has(store.name)),
     toRecord(snapshot),
   );
   await syncFolder();
@@ -76,7 +79,7 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
   return { snapshot, quarantined, staleRefused: decision.stale };
 }
 
-const reasonOf = (state: FileState) => (state.status === 'corrupt' ? state.reason : 'unreadable');
+const reasonOf = (state: FileState) => (state.status === 'corrupt' || state.status === 'unreadable' ? state.reason : 'unreadable');
 
 function describe(state: FileState) {
   return state.status === 'valid'

@@ -65,7 +65,11 @@ describe('a save that fails', () => {
     ats.failWrites('EIO', { phase: 'commit' });
     await request(app).post('/virtual_balance').send({ balance: 200 }).expect(503);
     expect(await balances(dir)).toEqual([100, 100]);
-    expect((await request(app).get('/health')).body).toMatchObject({ status: 'ok', files_agree: true });
+    // /health tells the truth until a write of that file succeeds again.
+    expect((await request(app).get('/health').expect(503)).body).toMatchObject({ status: 'error', files_agree: false, failing: { file: ATS } });
+    await request(app).post('/virtual_balance').send({ balance: 300 }).expect(200);
+    expect((await request(app).get('/health').expect(200)).body).toMatchObject({ status: 'ok', files_agree: true });
+    expect((await request(app).get('/health')).body.failing).toBeUndefined();
   });
 
   it.each(['journal', VB] as const)('after the %s step (a failed fsync, say): rolled back, and the journal does not keep the change', async (step) => {

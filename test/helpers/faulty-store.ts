@@ -57,8 +57,14 @@ export class FaultyStore implements BalanceStore {
       revert,
     };
   }
-  quarantine() {
-    return this.real.quarantine();
+  strayWrites() {
+    return this.real.strayWrites();
+  }
+  keepCopy() {
+    return this.real.keepCopy();
+  }
+  close() {
+    this.real.close?.();
   }
   lastSeen() {
     return this.real.lastSeen();

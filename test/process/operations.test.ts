@@ -8,6 +8,7 @@ import { startLegacyBackend } from '../helpers/legacy-backend.ts';
 import { json, post, startExpectingFailure, startServer } from '../helpers/server-process.ts';
 import { ATS, VB } from '../helpers/service.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const cleanups: (() => void)[] = [];
 afterEach(async () => {
@@ -60,9 +61,17 @@ describe('real faults', () => {
 
     expect((await post(`${server.url}/virtual_balance`, { balance: 200 })).status).toBe(503);
     expect(await fileBalances(dir)).toEqual([100, 100]);
-    expect((await json(`${server.url}/health`)).body).toMatchObject({ status: 'ok', files_agree: true, balance: 100 });
+    // /health and the metrics tell the truth while the file cannot be written, naming it.
+    const health = await json(`${server.url}/health`);
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'error', files_agree: false, balance: 100, failing: { file: ATS } });
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^balance_sync_ready 0$/m);
 
     tryRun('chattr', ['-i', join(dir, ATS)]);
+    // The service writes the file again once a second: it recovers by itself, and says so once.
+    await waitFor(async () => (await json(`${server.url}/health`)).status === 200, 3_000, 'recovery');
+    expect(server.logs.filter((l) => l.msg === 'the file can be written again')).toHaveLength(1);
+    expect(server.logs.filter((l) => String(l.msg).startsWith('a save failed'))).toHaveLength(1);
     expect((await post(`${server.url}/virtual_balance`, { balance: 300 })).status).toBe(200);
     expect(await fileBalances(dir)).toEqual([300, 300]);
   });

@@ -28,15 +28,23 @@ describe('reading the legacy files', () => {
     expect((await store.read()).state).toMatchObject({ status: 'valid', balance: units(balance) });
   });
 
-  it.each([
-    ['a balance of the wrong type', '{"balance": true, "keep": 1}'],
-    ['a negative balance', '{"balance": -5}'],
-    ['no balance', '{"enabled": true}'],
-    ['a JSON array (balance file only)', '[1, 2]'],
-  ])('treats %s as holding no balance, not as corrupt', async (_what, text) => {
-    const shape = text.startsWith('[') ? balanceFileShape : tradingStateShape;
-    const { store } = await fileWith(shape, text);
+  it('treats an object without a balance key as holding no balance, not as corrupt', async () => {
+    const { store } = await fileWith(tradingStateShape, '{"enabled": true}');
     expect((await store.read()).state.status).toBe('no-balance');
+  });
+
+  it.each([
+    ['a balance of the wrong type', tradingStateShape, '{"balance": true, "keep": 1}'],
+    ['a negative balance', tradingStateShape, '{"balance": -5}'],
+    ['a balance with a thousands separator', tradingStateShape, '{"balance": "12,000.50"}'],
+    ['a balance that is an array', tradingStateShape, '{"balance": [1, 2]}'],
+    ['a balance that is null', balanceFileShape, '{"balance": null}'],
+    ['a JSON array', balanceFileShape, '[1, 2]'],
+    ['a string that is no number', balanceFileShape, '"twelve thousand"'],
+    ['null', balanceFileShape, 'null'],
+  ])('calls %s an unreadable balance: not corrupt, but not "no balance" either', async (_what, shape, text) => {
+    const { store } = await fileWith(shape, text);
+    expect((await store.read()).state.status).toBe('unreadable');
   });
 
   it.each([
