@@ -72,7 +72,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private readonly faults = new Map<string, string>();
   /** The failure last logged: the same one again (a retry a second) is not logged again. */
   private lastFailure: string | null = null;
-  private readonly legacy = new LegacyWrites();
+  private readonly legacy = LegacyWrites.empty();
   private readonly keys: IdempotencyMemory;
   private readonly now: () => number;
   private readonly pipeline = new GroupCommit<Job>((jobs) => this.commit(jobs));
@@ -183,13 +183,15 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     let saved: Saved<ChangeJob>;
     const retry = new Set(this.faults.keys());
     for (;;) {
-      saved = await saveBatch({ ...this.options, now: this.now, legacy: this.legacy }, this.current, changes, {
+      const legacy = this.legacy.draft();
+      saved = await saveBatch({ ...this.options, now: this.now, legacy }, this.current, changes, {
         rereadAll: this.stale,
         look: syncs.length > 0,
         retry,
         remembered: (key) => this.keys.find(key),
       });
       this.stale = saved.status !== 'committed';
+      if (saved.status === 'committed') legacy.keep();
       // A look that found nothing to write is not a save (most syncs are that).
       if (saved.wrote || changes.length > 0) this.emit('saved', { outcome: saved.status, seconds: (performance.now() - started) / 1000 });
       for (const file of saved.quarantined) this.emit('quarantined', { file });

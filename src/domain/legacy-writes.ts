@@ -18,10 +18,31 @@ export interface OutsideWrite {
 export class LegacyWrites {
   private readonly byRevision = new Map<string, Map<number, Amount>>();
   private readonly latest = new Map<string, OutsideWrite>();
+  private readonly recorded: { file: string; write: OutsideWrite }[] = [];
+
+  private constructor(private readonly parent: LegacyWrites | null) {}
+
+  static empty(): LegacyWrites {
+    return new LegacyWrites(null);
+  }
+
+  /**
+   * What one try at a batch records, on top of this memory: kept only once the batch is committed
+   * (keep()). A batch sent round again judges the same writes again, against the same memory.
+   */
+  draft(): LegacyWrites {
+    return new LegacyWrites(this);
+  }
+
+  /** Makes a draft's records this memory's own. */
+  keep(): void {
+    for (const { file, write } of this.recorded.splice(0)) this.parent?.record(file, write);
+  }
 
   /** The balance last written into `file` by another process carrying `revision`, if remembered. */
   lastWritten(file: string, revision: number | null): Amount | null {
-    return revision === null ? null : (this.byRevision.get(file)?.get(revision) ?? null);
+    if (revision === null) return null;
+    return this.byRevision.get(file)?.get(revision) ?? this.parent?.lastWritten(file, revision) ?? null;
   }
 
   /**
@@ -32,11 +53,12 @@ export class LegacyWrites {
     for (const [other, latest] of this.latest) {
       if (other !== file && latest.balance === write.balance && Math.abs(latest.mtimeMs - write.mtimeMs) <= SAME_SAVE_MS) return other;
     }
-    return null;
+    return this.parent?.sameSaveAs(file, write) ?? null;
   }
 
   /** Remembers a write, once it has been judged. */
   record(file: string, write: OutsideWrite): void {
+    if (this.parent) this.recorded.push({ file, write });
     this.latest.set(file, write);
     if (write.revision === null) return;
     let revisions = this.byRevision.get(file);

@@ -48,15 +48,20 @@ export class FileChangedError extends Error {
 /** A new version of a file, fsynced and waiting to take the file's place. */
 export interface PreparedWrite {
   /**
-   * Puts it in place (a rename, durable once the folder is synced). Throws FileChangedError, changing
-   * nothing, when the file is no longer the version last read or written: an outside edit is adopted, not overwritten.
+   * The last look before the rename: throws FileChangedError, changing nothing, when the file is no
+   * longer the version last read or written (an outside edit is adopted, not overwritten). A save
+   * looks at every file before it renames any, so that a race costs a retry, never a rollback.
    */
+  lastLook(): Promise<void>;
+  /** Puts it in place (a rename, durable once the folder is synced); takes the last look first unless it was taken. */
   commit(): Promise<void>;
   /** Throws it away: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
   /**
    * After commit(): puts the file's previous version back, as it was (an outside edit it held stays,
-   * to be adopted again); a file that did not exist gets `fallback`. Durable once the folder is synced.
+   * to be adopted again); a file that did not exist gets `fallback`. A file another process has
+   * written since holds nothing of this write to take back: it is left to be adopted. Durable once
+   * the folder is synced.
    */
   revert(fallback: BalanceRecord): Promise<void>;
 }

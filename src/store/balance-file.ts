@@ -24,14 +24,17 @@ interface Known {
   balance: Amount | null;
   /** The whole text of the version in place (null: there was no file). */
   text: string | null;
-  /** The version in place does not hold the fields served (a stray write was taken over): rewrite it. */
-  behind: boolean;
+  /**
+   * Writes found in replaced versions that the version in place does not hold yet: offered again at
+   * every look (a batch sent round again judges them again) until a write of the file places them.
+   */
+  strays: Observation[];
 }
 
 export class BalanceFile implements BalanceStore {
   readonly name: string;
   readonly role: FileRole;
-  private known: Known = { doc: null, fields: {}, bom: false, balance: null, text: null, behind: false };
+  private known: Known = { doc: null, fields: {}, bom: false, balance: null, text: null, strays: [] };
   /** The version in place as last read or written: the last look before a rename compares with it. */
   private seen: Fingerprint | null = null;
   /** The service's own last write, byte for byte: reading it back is no outside edit. */
@@ -88,15 +91,15 @@ export class BalanceFile implements BalanceStore {
       (text) => isWhole(this.shape, text),
       (bytes) => keepCorruptCopy(this.dir, this.name, { bytes }),
     );
-    const observations = finished.map(({ text, fingerprint, copy }): Observation => {
+    const found = finished.map(({ text, fingerprint, copy }): Observation => {
       const decoded = decode(this.shape, text, mtimeMsOf(fingerprint));
       this.takeFields(decoded, mtimeMsOf(fingerprint));
-      // The version in place does not hold this write: the next save writes it (its balance as judged).
-      this.known.behind = true;
       if (copy?.removable) this.mergedCopies.push(copy.name);
       return { state: decoded.state, isOwnWrite: false };
     });
-    return { finished: observations, kept };
+    // The version in place does not hold these writes: the next save writes them (their balances as judged).
+    this.known = { ...this.known, strays: [...this.known.strays, ...found] };
+    return { finished: this.known.strays, kept };
   }
 
   async prepare(record: BalanceRecord): Promise<PreparedWrite> {
@@ -108,7 +111,7 @@ export class BalanceFile implements BalanceStore {
     const { doc, text } = encode(this.known.doc, owned, this.known.bom);
     const before = { known: this.known, ownText: this.ownText };
     const write = await this.stage(text, () => {
-      this.known = { ...this.known, doc, text, balance: record.balance, behind: false };
+      this.known = { ...this.known, doc, text, balance: record.balance, strays: [] };
       this.ownText = text;
       // Every write a removable copy held is in the file now.
       for (const copy of this.mergedCopies.splice(0)) void unlink(join(this.dir, copy)).catch(() => {});
@@ -116,18 +119,26 @@ export class BalanceFile implements BalanceStore {
     return {
       ...write,
       revert: async (fallback) => {
-        // The file's own previous text: an outside edit it held is read (and adopted) again, not lost.
-        if (before.known.text === null) return (await this.prepare(fallback)).commit();
-        await (
-          await this.stage(before.known.text, () => {
-            ({ known: this.known, ownText: this.ownText } = before);
-          })
-        ).commit();
+        try {
+          // The file's own previous text: an outside edit it held is read (and adopted) again, not lost.
+          if (before.known.text === null) return await (await this.prepare(fallback)).commit();
+          await (
+            await this.stage(before.known.text, () => {
+              ({ known: this.known, ownText: this.ownText } = before);
+            })
+          ).commit();
+        } catch (error) {
+          // Another process wrote the file since: nothing of this write is left in it to take back.
+          if (!(error instanceof FileChangedError)) throw error;
+          ({ known: this.known, ownText: this.ownText } = before);
+        }
       },
     };
   }
 
   async keepCopy(): Promise<string> {
+    // Looked at again (a batch sent round again): the copy of this version is kept already.
+    if (this.copyOfCurrent) return this.copyOfCurrent.name;
     const name = await keepCorruptCopy(this.dir, this.name, { path: this.realPath });
     // A broken version may be a write in progress: its copy goes once the write is whole.
     // An unreadable balance is a whole write: its copy stays.
@@ -138,7 +149,7 @@ export class BalanceFile implements BalanceStore {
   }
 
   lastSeen(): { balance: Amount | null; mtimeMs: number | null } {
-    return { balance: this.known.behind ? null : this.known.balance, mtimeMs: this.seen ? mtimeMsOf(this.seen) : null };
+    return { balance: this.known.strays.length > 0 ? null : this.known.balance, mtimeMs: this.seen ? mtimeMsOf(this.seen) : null };
   }
 
   fields(): Readonly<Record<string, unknown>> {
@@ -159,23 +170,35 @@ export class BalanceFile implements BalanceStore {
   /** A new text, fsynced beside the file; in place only after a last look finds the file as last seen. */
   private async stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
     const staged = await stageFile(this.realPath, text, this.seen);
+    let looked: Looked | null = null;
+    const discard = async () => {
+      await looked?.old?.close().catch(() => {});
+      looked = null;
+      await staged.discard();
+    };
+    const look = async (): Promise<Looked> => {
+      // The last look holds the version it looks at open (see below), and lets go of older ones.
+      const [old] = await Promise.all([openInPlace(this.realPath), this.replaced.letGo()]);
+      let now: Fingerprint | null = null;
+      try {
+        now = old && toFingerprint(await old.stat({ bigint: true }));
+      } catch (error) {
+        await old?.close();
+        throw error;
+      }
+      looked = { old, now };
+      // An outside edit since the last read must be adopted, not overwritten.
+      if (!sameFingerprint(now, this.seen)) {
+        await discard();
+        throw new FileChangedError(this.name);
+      }
+      return looked;
+    };
     return {
+      lastLook: async () => void (await look()),
       commit: async () => {
-        // The last look holds the version it looks at open (see below), and lets go of older ones.
-        const [old] = await Promise.all([openInPlace(this.realPath), this.replaced.letGo()]);
-        let now: Fingerprint | null = null;
-        try {
-          now = old && toFingerprint(await old.stat({ bigint: true }));
-        } catch (error) {
-          await old?.close();
-          throw error;
-        }
-        // An outside edit since the last read must be adopted, not overwritten.
-        if (!sameFingerprint(now, this.seen)) {
-          await old?.close();
-          await staged.discard();
-          throw new FileChangedError(this.name);
-        }
+        const { old, now } = looked ?? (await look());
+        looked = null;
         // Someone changed only its mode or owner since it was read: the new version keeps theirs.
         const reowned = now && this.seen && !sameOwnership(now, this.seen) ? now : null;
         try {
@@ -202,10 +225,13 @@ export class BalanceFile implements BalanceStore {
         this.seen = { ...staged.fingerprint, mode, uid, gid };
         placed();
       },
-      discard: () => staged.discard(),
+      discard,
     };
   }
 }
+
+/** The version in place at the last look, held open, and its fingerprint then. */
+type Looked = { old: FileHandle | null; now: Fingerprint | null };
 
 /** The version now at `path`, opened, or null when there is none. */
 async function openInPlace(path: string): Promise<FileHandle | null> {

@@ -49,6 +49,7 @@ export class FaultyStore implements BalanceStore {
     };
     if (!failure) return { ...real, revert };
     return {
+      lastLook: () => real.lastLook(),
       commit: async () => {
         await real.discard();
         throw failure.error;

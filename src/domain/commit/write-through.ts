@@ -46,6 +46,10 @@ export async function writeThrough(
   try {
     firstFailure([journal, ...staging]);
     if (entries.length > 0) await deps.afterStep?.('journal');
+    // Every file's last look before any rename: an outside edit found here sends the batch round
+    // again before anything is in place, so a race never needs a rollback (which another legacy write
+    // could race in turn). One landing after the look is kept by the rename itself (balance-file.ts).
+    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook().catch(asFileFault(store.name)))));
     const renames = await Promise.allSettled(
       staged.map(async ({ store, write }) => {
         await write.commit().catch(asFileFault(store.name));

@@ -1,0 +1,34 @@
+// The Python legacy trader (legacy_trader.py) as a child process, its events read as they happen.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface LegacyTrader<Event> {
+  /** Every event printed so far. */
+  events: Event[];
+  /** Called with each event as it is printed. */
+  onEvent(listener: (event: Event) => void): void;
+  /** Resolves with the exit code once it is done (it rejects on a non-zero code, with what it said). */
+  done: Promise<void>;
+}
+
+const SCRIPT = join(import.meta.dirname, 'legacy_trader.py');
+
+export function runLegacyTrader<Event = Record<string, unknown>>(args: (string | number)[]): LegacyTrader<Event> {
+  const child = spawn('python3', [SCRIPT, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Event[] = [];
+  const listeners: ((event: Event) => void)[] = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const event = JSON.parse(line) as Event;
+    events.push(event);
+    for (const listener of listeners) listener(event);
+  });
+  const done = once(child, 'exit').then(([code]) => {
+    if (code !== 0) throw new Error(`legacy_trader.py ${args.join(' ')} exited ${code}: ${stderr}`);
+  });
+  return { events, onEvent: (listener) => void listeners.push(listener), done };
+}
