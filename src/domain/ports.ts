@@ -33,7 +33,7 @@ export interface Observation {
 export interface StrayWrites {
   /** Whole writes (a stalled writer that finished, a write that met a rename), oldest first. */
   finished: Observation[];
-  /** `.corrupt-` copies kept of writes still broken when their window ended: real garbage. */
+  /** `.corrupt-` copies made of writes still broken when their window ended: real garbage. */
   kept: string[];
 }
 

@@ -46,9 +46,14 @@ export interface StrayWrite {
 export class ReplacedVersions {
   private held: Held[] = [];
 
-  /** Keeps `handle` (the version a rename just replaced, as `seen` by the last look before it) reachable. */
+  /**
+   * Keeps `handle` (the version a rename just replaced, as `seen` by the last look before it)
+   * reachable. A version that was half-written (quarantined: `copy` removable) has a writer stalled
+   * in it by definition: it is watched for the whole window, not let go after the grace.
+   */
   hold(handle: FileHandle, seen: Fingerprint, copy: CorruptCopy | null): void {
-    this.held.push({ handle, judged: seen, since: Date.now(), until: null, copy, released: false });
+    const since = Date.now();
+    this.held.push({ handle, judged: seen, since, until: copy?.removable ? since + STALLED_WRITE_WINDOW_MS : null, copy, released: false });
   }
 
   get size(): number {
@@ -77,8 +82,9 @@ export class ReplacedVersions {
       if (now === null) continue;
       if (sameFingerprint(now, version.judged)) {
         if (version.until === null ? Date.now() - version.since >= GRACE_MS : Date.now() > version.until) {
-          // Still broken when its window ended: real garbage, which stays quarantined.
-          if (version.until !== null) kept.push(version.copy?.name ?? (await keepGarbage(await readAll(version.handle, now))));
+          // Still broken when its window ended: real garbage, which stays quarantined (a copy is kept
+          // now if none was; a quarantined version has its copy already).
+          if (version.until !== null && !version.copy) kept.push(await keepGarbage(await readAll(version.handle, now)));
           this.release(version);
         }
         continue;
