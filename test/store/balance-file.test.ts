@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
@@ -120,3 +120,94 @@ describe('writing', () => {
   });
 });
 
+
+describe('no outside write is lost to a rename', () => {
+  it('finds a write that lands between the last look and the rename, in the version the rename replaced', async () => {
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1, "enabled": false}');
+    await store.read();
+    const prepared = await store.prepare(record);
+    await prepared.lastLook();
+    await writeFile(path, '{"balance": 1, "enabled": true}'); // a legacy open('w') + json.dump, in that instant
+    await prepared.commit();
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ balance: 15000, enabled: false });
+
+    expect(await store.hasChanged()).toBe(true);
+    const { finished } = await store.strayWrites();
+    expect(finished.map((o) => o.state)).toMatchObject([{ status: 'valid', balance: units(1) }]);
+    expect(store.fields()).toMatchObject({ enabled: true });
+    expect(store.lastSeen().balance).toBeNull(); // the file in place does not hold it yet: the next save writes it
+    await write(store, { ...record, revision: 4 });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ balance: 15000, enabled: true });
+  });
+
+  it('finds a write by a writer that opened the file before the rename and writes after it', async () => {
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1}');
+    await store.read();
+    const writer = await open(path, 'r+');
+    await write(store, record);
+    await writer.truncate(0);
+    await writer.write('{"balance": 2, "late": true}', 0);
+    await writer.close();
+    expect((await store.strayWrites()).finished.map((o) => o.state)).toMatchObject([{ status: 'valid', balance: units(2) }]);
+    expect(store.fields()).toMatchObject({ late: true });
+  });
+
+  it("merges a stalled writer's finished write although the service saved the file many times since the heal", async () => {
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1}');
+    const dir = dirname(path);
+    await store.read();
+    const writer = await open(path, 'w'); // truncates: a legacy write begins, and stalls half-way
+    await writer.write('{"balance": 1, "tick"');
+    expect((await store.read()).state.status).toBe('corrupt');
+    const copy = await store.keepCopy();
+    await write(store, record); // the heal
+    for (let revision = 4; revision < 10; revision++) await write(store, { ...record, revision }); // the service's own saves go on
+    await writer.write(': 7}');
+    await writer.close();
+
+    expect(await store.hasChanged()).toBe(true);
+    const { finished } = await store.strayWrites();
+    expect(finished.map((o) => o.state)).toMatchObject([{ status: 'valid', balance: units(1) }]);
+    expect(store.fields()).toMatchObject({ tick: 7 });
+    expect(await readdir(dir)).toContain(copy);
+    await write(store, { ...record, revision: 10 });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ tick: 7, balance: 15000 });
+    expect((await readdir(dir)).filter((name) => name.includes('.corrupt-'))).toEqual([]); // its write is whole and in place
+  });
+
+  it("keeps a symlinked file's corrupt bytes as a copy inside the data folder, renaming nothing outside it", async () => {
+    const dir = await tempDir();
+    const outside = await tempDir();
+    const target = join(outside, 'state.json');
+    await writeFile(target, 'not json, and not ours to move');
+    const path = join(dir, 'auto_trading_state.json');
+    await symlink(target, path);
+    const store = new BalanceFile(path, tradingStateShape);
+    expect((await store.read()).state.status).toBe('corrupt');
+    const copy = await store.keepCopy();
+    expect(copy).toMatch(/^auto_trading_state\.json\.corrupt-\d{8}T\d{6}\.\d{3}Z$/);
+    await write(store, record);
+
+    expect(await readFile(join(dir, copy), 'utf8')).toBe('not json, and not ours to move');
+    expect(await readdir(outside)).toEqual(['state.json']);
+    expect((await lstat(path)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(target, 'utf8'))).toMatchObject({ balance: 15000 });
+  });
+
+  it('keeps the copy of a file whose balance it could not read after writing the balance into it', async () => {
+    const { path, store } = await fileWith(balanceFileShape, '{"balance": "12,000.50"}');
+    await store.read();
+    const copy = await store.keepCopy();
+    await write(store, record);
+    expect(await readFile(join(dirname(path), copy), 'utf8')).toBe('{"balance": "12,000.50"}');
+  });
+
+  it('keeps a byte-order mark, and knows its own write with it', async () => {
+    const { path, store } = await fileWith(tradingStateShape, '\uFEFF{"balance": 1, "keep": 1.0}');
+    expect((await store.read()).state).toMatchObject({ status: 'valid', balance: units(1) });
+    await write(store, record);
+    const text = await readFile(path, 'utf8');
+    expect(text).toBe('\uFEFF{"balance": 15000, "keep": 1.0, "_balance_sync": {"revision":3,"updated_at":"2026-11-23T10:00:00.000Z"}}');
+    expect(await store.read()).toMatchObject({ isOwnWrite: true });
+  });
+});
