@@ -31,8 +31,28 @@ function crashHook(): ((step: WriteStep) => void) | undefined {
   };
 }
 
+/**
+ * Test hook: hold the write path right after the first time it reaches a step, until SIGUSR2 — a save
+ * held open on purpose, so a test knows one is in flight (it waits for the log line).
+ */
+function holdHook(): ((step: WriteStep) => Promise<void> | void) | undefined {
+  const step = process.env.BALANCE_SYNC_HOLD_AFTER;
+  if (!step) return undefined;
+  let held = false;
+  return (reached) => {
+    if (reached !== step || held) return;
+    held = true;
+    logger.info({ step }, 'holding the save until SIGUSR2 (test hook)');
+    return new Promise((resolve) => process.once('SIGUSR2', () => resolve()));
+  };
+}
+
+const hooks = [crashHook(), holdHook()].filter((hook) => hook !== undefined);
+
 try {
-  const running = await start(config, logger, crashHook());
+  const running = await start(config, logger, hooks.length === 0 ? undefined : async (step) => {
+    for (const hook of hooks) await hook(step);
+  });
   logger.info(
     { port: running.port, host: config.HOST, dataDir: resolve(config.DATA_DIR) },
     `balance-sync listening on http://${config.HOST}:${running.port}`,
