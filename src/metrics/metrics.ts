@@ -58,7 +58,11 @@ export class Metrics {
       this.filesAgree.set(service.health().files_agree ? 1 : 0);
     };
     service.on('change', showBalance);
-    service.on('readiness', (ready) => this.ready.set(ready ? 1 : 0));
+    service.on('readiness', (ready) => {
+      this.ready.set(ready ? 1 : 0);
+      // A file that cannot be written is not ready and does not agree: the scrape says what /health says.
+      this.filesAgree.set(service.health().files_agree ? 1 : 0);
+    });
     service.on('saved', ({ outcome, seconds }) => {
       this.saves.inc({ outcome });
       if (outcome === 'committed') this.saveSeconds.observe(seconds);

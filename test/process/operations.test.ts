@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -74,6 +74,34 @@ describe('real faults', () => {
     expect(server.logs.filter((l) => String(l.msg).startsWith('a save failed'))).toHaveLength(1);
     expect((await post(`${server.url}/virtual_balance`, { balance: 300 })).status).toBe(200);
     expect(await fileBalances(dir)).toEqual([300, 300]);
+  });
+});
+
+describe('a file that cannot be written or healed', () => {
+  it('a folder in the place of the trading state: /health 503 naming it, the metrics agree, one log line; recovered, and said once, when it is a file again', async () => {
+    const dir = await tempDir();
+    const server = await startServer({ DATA_DIR: dir });
+    expect((await post(`${server.url}/virtual_balance`, { balance: 100 })).status).toBe(200);
+    await rm(join(dir, ATS));
+    await mkdir(join(dir, ATS));
+
+    const { value: health } = await waitFor(async () => {
+      const answer = await json(`${server.url}/health`);
+      return answer.status === 503 ? answer.body : undefined;
+    }, 3_000, '/health to say so');
+    expect(health).toMatchObject({ status: 'error', ready: false, files_agree: false, failing: { file: ATS, error: expect.stringContaining('EISDIR') } });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^balance_sync_ready 0$/m);
+    expect(metrics).toMatch(/^balance_sync_files_agree 0$/m);
+    for (let i = 0; i < 3; i++) expect((await post(`${server.url}/virtual_balance`, { balance: 200 })).status).toBe(503);
+    expect(server.logs.filter((l) => String(l.msg).startsWith('a save failed'))).toHaveLength(1);
+
+    await rmdir(join(dir, ATS));
+    await waitFor(async () => (await json(`${server.url}/health`)).status === 200, 3_000, 'recovery');
+    expect((await json(`${server.url}/health`)).body).toMatchObject({ ready: true, files_agree: true, balance: 100 });
+    expect(server.logs.filter((l) => l.msg === 'the file can be written again')).toHaveLength(1);
+    expect(await fileBalances(dir)).toEqual([100, 100]);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^balance_sync_ready 1$/m);
   });
 });
 
