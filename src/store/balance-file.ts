@@ -7,6 +7,7 @@ import { formatAmount, type Amount } from '../domain/amount.ts';
 import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite, type StrayWrites } from '../domain/ports.ts';
 import { keepCorruptCopy } from './corrupt-copy.ts';
 import { stageFile } from './durable-write.ts';
+import { mergeFields } from './field-merge.ts';
 import { decode, encode, isWhole, META_KEY, type Decoded, type FileShape } from './file-decoding.ts';
 import type { JsonObjectText } from './json-object-text.ts';
 import { ReplacedVersions, type CorruptCopy } from './replaced-versions.ts';
@@ -14,6 +15,9 @@ import { readSettled } from './settle.ts';
 import { fingerprintOf, mtimeMsOf, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
 
 export { balanceFileShape, META_KEY, tradingStateShape, type FileShape } from './file-decoding.ts';
+
+/** Own writes whose fields are remembered: a legacy writer's read-modify-write spans a few saves at most. */
+const OWN_FIELDS_KEPT = 32;
 
 /** What the service serves of the file: the fields it keeps, and what the version in place holds. */
 interface Known {
@@ -41,6 +45,8 @@ export class BalanceFile implements BalanceStore {
   private ownText: string | null = null;
   /** The time of the outside version the fields came from: an older stray write does not take them over. */
   private fieldsAt = Number.NEGATIVE_INFINITY;
+  /** The fields of the service's own recent writes, by revision: what a writer that read one of them saw. */
+  private readonly ownFields = new Map<number, Readonly<Record<string, unknown>>>();
   /** A `.corrupt-` copy of the version in place, handed on with it when a rename replaces it. */
   private copyOfCurrent: CorruptCopy | null = null;
   /** Copies of writes that finished after all: removed once the file holds what they held. */
@@ -113,6 +119,8 @@ export class BalanceFile implements BalanceStore {
     const write = await this.stage(text, () => {
       this.known = { ...this.known, doc, text, balance: record.balance, strays: [] };
       this.ownText = text;
+      this.ownFields.set(record.revision, this.known.fields);
+      if (this.ownFields.size > OWN_FIELDS_KEPT) this.ownFields.delete(this.ownFields.keys().next().value as number);
       // Every write a removable copy held is in the file now.
       for (const copy of this.mergedCopies.splice(0)) void unlink(join(this.dir, copy)).catch(() => {});
     });
@@ -161,8 +169,21 @@ export class BalanceFile implements BalanceStore {
     this.replaced.releaseAll();
   }
 
+  /**
+   * The fields of an outside version. One written over a version of the service's own that it still
+   * remembers is merged with what changed since (field-merge.ts); any other, newest wins.
+   */
   private takeFields(decoded: Decoded, mtimeMs: number): void {
-    if (!decoded.doc || !decoded.fields || mtimeMs < this.fieldsAt) return;
+    if (!decoded.doc || !decoded.fields) return;
+    const revision = 'revision' in decoded.state ? decoded.state.revision : null;
+    const base = revision === null ? undefined : this.ownFields.get(revision);
+    if (base !== undefined && this.known.doc) {
+      const { doc, fields } = mergeFields({ doc: this.known.doc, fields: this.known.fields }, base, { doc: decoded.doc, fields: decoded.fields });
+      this.known = { ...this.known, doc, fields, bom: decoded.bom };
+      this.fieldsAt = Math.max(this.fieldsAt, mtimeMs);
+      return;
+    }
+    if (mtimeMs < this.fieldsAt) return;
     this.known = { ...this.known, doc: decoded.doc, fields: decoded.fields, bom: decoded.bom };
     this.fieldsAt = mtimeMs;
   }

@@ -175,6 +175,26 @@ describe('no outside write is lost to a rename', () => {
     expect((await readdir(dir)).filter((name) => name.includes('.corrupt-'))).toEqual([]); // its write is whole and in place
   });
 
+  it("keeps both writers' fields: a stalled writer's finished write, and a toggle written meanwhile over the healed file", async () => {
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1, "enabled": false}');
+    await store.read();
+    const writer = await open(path, 'w');
+    await writer.write('{"balance": 1, "enabled": false, "tic');
+    expect((await store.read()).state.status).toBe('corrupt');
+    await store.keepCopy();
+    await write(store, record); // the heal
+    await writer.write('k": 7}'); // the stalled writer finishes, in the version the heal replaced
+    await writer.close();
+    const healed = JSON.parse(await readFile(path, 'utf8')); // a toggler reads the healed file, and writes its toggle
+    await writeFile(path, JSON.stringify({ ...healed, enabled: true }, null, 2));
+
+    await store.strayWrites();
+    await store.read();
+    expect(store.fields()).toMatchObject({ tick: 7, enabled: true });
+    await write(store, { ...record, revision: 4 });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ tick: 7, enabled: true, balance: 15000 });
+  });
+
   it("keeps a symlinked file's corrupt bytes as a copy inside the data folder, renaming nothing outside it", async () => {
     const dir = await tempDir();
     const outside = await tempDir();
