@@ -40,7 +40,7 @@ const crowd = new EventCrowd(url);
 const legacy = new LegacyProcess(data, service.url);
 const forwarded = new Map<string, number>();
 crowd.open(200, 5);
-const running = Promise.all([deltas.run(8, 50, stop), legacy.run(stop), forwardLoop(url, 20, stop, forwarded)]);
+const running = Promise.all([deltas.run(8, 250, stop), legacy.run(stop), forwardLoop(url, 20, stop, forwarded)]);
 
 const started = performance.now();
 const samples: { minute: number; rss: number; fds: number }[] = [];

@@ -7,7 +7,7 @@ import { formatAmount, type Amount } from '../domain/amount.ts';
 import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite, type StrayWrites } from '../domain/ports.ts';
 import { keepCorruptCopy } from './corrupt-copy.ts';
 import { stageFile } from './durable-write.ts';
-import { mergeFields } from './field-merge.ts';
+import { mergeFields, same } from './field-merge.ts';
 import { decode, encode, isWhole, META_KEY, type Decoded, type FileShape } from './file-decoding.ts';
 import type { JsonObjectText } from './json-object-text.ts';
 import { ReplacedVersions, type CorruptCopy } from './replaced-versions.ts';
@@ -47,6 +47,11 @@ export class BalanceFile implements BalanceStore {
   private fieldsAt = Number.NEGATIVE_INFINITY;
   /** The fields of the service's own recent writes, by revision: what a writer that read one of them saw. */
   private readonly ownFields = new Map<number, Readonly<Record<string, unknown>>>();
+  /**
+   * Fields a stray write changed, with the revision of the first own write that holds them (Infinity
+   * until one does): a writer that read an older version never saw them.
+   */
+  private readonly strayKeys = new Map<string, number>();
   /** A `.corrupt-` copy of the version in place, handed on with it when a rename replaces it. */
   private copyOfCurrent: CorruptCopy | null = null;
   /** Copies of writes that finished after all: removed once the file holds what they held. */
@@ -99,6 +104,7 @@ export class BalanceFile implements BalanceStore {
     );
     const found = finished.map(({ text, fingerprint, copy }): Observation => {
       const decoded = decode(this.shape, text, mtimeMsOf(fingerprint));
+      for (const [key, value] of Object.entries(decoded.fields ?? {})) if (!same(value, this.known.fields[key])) this.strayKeys.set(key, Number.POSITIVE_INFINITY);
       this.takeFields(decoded, mtimeMsOf(fingerprint));
       if (copy?.removable) this.mergedCopies.push(copy.name);
       return { state: decoded.state, isOwnWrite: false };
@@ -120,6 +126,7 @@ export class BalanceFile implements BalanceStore {
       this.known = { ...this.known, doc, text, balance: record.balance, strays: [] };
       this.ownText = text;
       this.ownFields.set(record.revision, this.known.fields);
+      for (const [key, since] of this.strayKeys) if (since === Number.POSITIVE_INFINITY) this.strayKeys.set(key, record.revision);
       if (this.ownFields.size > OWN_FIELDS_KEPT) this.ownFields.delete(this.ownFields.keys().next().value as number);
       // Every write a removable copy held is in the file now.
       for (const copy of this.mergedCopies.splice(0)) void unlink(join(this.dir, copy)).catch(() => {});
@@ -170,15 +177,17 @@ export class BalanceFile implements BalanceStore {
   }
 
   /**
-   * The fields of an outside version. One written over a version of the service's own that it still
-   * remembers is merged with what changed since (field-merge.ts); any other, newest wins.
+   * The fields of an outside version: newest wins — except over fields a stray write brought in that
+   * its writer never saw (it read an older own version, still remembered): those are merged (field-merge.ts).
    */
   private takeFields(decoded: Decoded, mtimeMs: number): void {
     if (!decoded.doc || !decoded.fields) return;
     const revision = 'revision' in decoded.state ? decoded.state.revision : null;
     const base = revision === null ? undefined : this.ownFields.get(revision);
-    if (base !== undefined && this.known.doc) {
-      const { doc, fields } = mergeFields({ doc: this.known.doc, fields: this.known.fields }, base, { doc: decoded.doc, fields: decoded.fields });
+    const unseen = new Set([...this.strayKeys].filter(([, since]) => revision === null || since > revision).map(([key]) => key));
+    for (const [key, since] of this.strayKeys) if (revision !== null && since <= revision) this.strayKeys.delete(key);
+    if (base !== undefined && unseen.size > 0 && this.known.doc) {
+      const { doc, fields } = mergeFields({ doc: this.known.doc, fields: this.known.fields }, base, { doc: decoded.doc, fields: decoded.fields }, unseen);
       this.known = { ...this.known, doc, fields, bom: decoded.bom };
       this.fieldsAt = Math.max(this.fieldsAt, mtimeMs);
       return;

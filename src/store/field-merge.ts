@@ -11,18 +11,19 @@ export interface Fields {
 /** The keys whose values the service writes itself: never merged from a writer's text. */
 const OWNED = new Set(['balance', 'last_updated']);
 
-const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+export const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * `theirs` was written by a process that read the service's own version holding `base`; `current`
- * is what the service holds now. Newest-wins would drop whatever changed between `base` and
- * `current` (another writer's fields, merged meanwhile); instead, their text is kept and each field
- * they left as it was in `base` but that changed since takes the current value, from its own text.
+ * `theirs` was written by a process that read the service's own version holding `base`, before the
+ * fields in `unseen` reached the file (a stalled writer's, merged meanwhile from a version the service
+ * had healed over); `current` is what the service holds now. Newest-wins would drop those fields:
+ * instead, their text is kept, and each field of `unseen` they left as it was in `base` takes the
+ * current value, from its own text. Any other field they wrote is theirs (a stale copy's toggle too).
  */
-export function mergeFields(current: Fields, base: Readonly<Record<string, unknown>>, theirs: Fields): Fields {
+export function mergeFields(current: Fields, base: Readonly<Record<string, unknown>>, theirs: Fields, unseen: ReadonlySet<string>): Fields {
   const keep: Record<string, string> = {};
   for (const [key, value] of Object.entries(current.fields)) {
-    if (OWNED.has(key) || same(value, base[key]) || !same(theirs.fields[key], base[key])) continue;
+    if (!unseen.has(key) || OWNED.has(key) || same(value, base[key]) || !same(theirs.fields[key], base[key])) continue;
     const raw = current.doc.raw(key);
     if (raw !== undefined) keep[key] = raw;
   }
