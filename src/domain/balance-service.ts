@@ -56,6 +56,12 @@ export interface BalanceServiceEvents {
 }
 
 const RETRY_AFTER_FAILURE_MS = 1_000;
+/**
+ * Races in a row after which a batch puts its versions in place over the outside edit instead of
+ * going round again: the edit is not lost (the version it landed in is held and merged right after,
+ * booking rule and all), and a writer that rewrites a file without pause cannot starve the saves.
+ */
+const REDO_ROUNDS = 3;
 
 const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');
 
@@ -182,12 +188,13 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     const started = performance.now();
     let saved: Saved<ChangeJob>;
     const retry = new Set(this.faults.keys());
-    for (;;) {
+    for (let round = 1; ; round++) {
       const legacy = this.legacy.draft();
       saved = await saveBatch({ ...this.options, now: this.now, legacy }, this.current, changes, {
         rereadAll: this.stale,
         look: syncs.length > 0,
         retry,
+        overwrite: round > REDO_ROUNDS,
         remembered: (key) => this.keys.find(key),
       });
       this.stale = saved.status !== 'committed';

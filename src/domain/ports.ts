@@ -51,8 +51,10 @@ export interface PreparedWrite {
    * The last look before the rename: throws FileChangedError, changing nothing, when the file is no
    * longer the version last read or written (an outside edit is adopted, not overwritten). A save
    * looks at every file before it renames any, so that a race costs a retry, never a rollback.
+   * `overwrite`: a save that raced too often in a row puts its version in place all the same; the
+   * outside edit stays in the version it replaces, and is merged from there (strayWrites).
    */
-  lastLook(): Promise<void>;
+  lastLook(options?: { overwrite?: boolean }): Promise<void>;
   /** Puts it in place (a rename, durable once the folder is synced); takes the last look first unless it was taken. */
   commit(): Promise<void>;
   /** Throws it away: instead of commit(), or after a commit that failed. */

@@ -206,7 +206,7 @@ export class BalanceFile implements BalanceStore {
       looked = null;
       await staged.discard();
     };
-    const look = async (): Promise<Looked> => {
+    const look = async (overwrite = false): Promise<Looked> => {
       // The last look holds the version it looks at open (see below), and lets go of older ones.
       const [old] = await Promise.all([openInPlace(this.realPath), this.replaced.letGo()]);
       let now: Fingerprint | null = null;
@@ -217,6 +217,12 @@ export class BalanceFile implements BalanceStore {
         throw error;
       }
       looked = { old, now };
+      if (overwrite && !sameFingerprint(now, this.seen)) {
+        // Overwritten on purpose: the version held from here on is judged against what was last read,
+        // so the outside edit in it is found and merged like any stray write.
+        looked.judged = this.seen;
+        return looked;
+      }
       // An outside edit since the last read must be adopted, not overwritten.
       if (!sameFingerprint(now, this.seen)) {
         await discard();
@@ -225,9 +231,9 @@ export class BalanceFile implements BalanceStore {
       return looked;
     };
     return {
-      lastLook: async () => void (await look()),
+      lastLook: async (options) => void (await look(options?.overwrite)),
       commit: async () => {
-        const { old, now } = looked ?? (await look());
+        const { old, now, judged } = looked ?? (await look());
         looked = null;
         // Someone changed only its mode or owner since it was read: the new version keeps theirs.
         const reowned = now && this.seen && !sameOwnership(now, this.seen) ? now : null;
@@ -249,7 +255,7 @@ export class BalanceFile implements BalanceStore {
         // (strayWrites). A legacy `open(path, 'w')` truncates within the open call itself, so a
         // writer that resolved the path before the rename shows in the held version long before the
         // grace after which an untouched version is let go.
-        if (old && now) this.replaced.hold(old, now, this.copyOfCurrent);
+        if (old && now) this.replaced.hold(old, judged === undefined ? now : judged, this.copyOfCurrent);
         this.copyOfCurrent = null;
         const { mode, uid, gid } = reowned ?? staged.fingerprint;
         this.seen = { ...staged.fingerprint, mode, uid, gid };
@@ -261,7 +267,7 @@ export class BalanceFile implements BalanceStore {
 }
 
 /** The version in place at the last look, held open, and its fingerprint then. */
-type Looked = { old: FileHandle | null; now: Fingerprint | null };
+type Looked = { old: FileHandle | null; now: Fingerprint | null; judged?: Fingerprint | null };
 
 /** The version now at `path`, opened, or null when there is none. */
 async function openInPlace(path: string): Promise<FileHandle | null> {

@@ -51,7 +51,7 @@ export class ReplacedVersions {
    * reachable. A version that was half-written (quarantined: `copy` removable) has a writer stalled
    * in it by definition: it is watched for the whole window, not let go after the grace.
    */
-  hold(handle: FileHandle, seen: Fingerprint, copy: CorruptCopy | null): void {
+  hold(handle: FileHandle, seen: Fingerprint | null, copy: CorruptCopy | null): void {
     const since = Date.now();
     this.held.push({ handle, judged: seen, since, until: copy?.removable ? since + STALLED_WRITE_WINDOW_MS : null, copy, released: false });
   }

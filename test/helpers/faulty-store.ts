@@ -49,7 +49,7 @@ export class FaultyStore implements BalanceStore {
     };
     if (!failure) return { ...real, revert };
     return {
-      lastLook: () => real.lastLook(),
+      lastLook: (options) => real.lastLook(options),
       commit: async () => {
         await real.discard();
         throw failure.error;

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { postDeltas } from '../helpers/api-load.ts';
@@ -32,6 +32,23 @@ describe('a racing legacy writer costs no client an error', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(Number(/^balance_sync_saves_total\{outcome="raced"\} (\d+)$/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
     expect((await json(`${server.url}/auto_trading/status`)).body.data).toMatchObject({ symbol: 'BTCUSDT', balance: await balanceOf(server.url) });
+  }, 120_000);
+});
+
+describe('a legacy writer that rewrites the file without pause', () => {
+  it('starves no save: 200 deltas from 4 clients all answered 200 at the first try, none lost, its toggles followed', async () => {
+    const dir = await tempDir();
+    const server = await serverWithState(dir);
+    const toggler = runLegacyTrader(['toggle', dir, 60, 0.001]);
+    for (let run = 1; run <= 5; run++) {
+      const start = await balanceOf(server.url);
+      const api = await postDeltas(server.url, { clients: 4, total: 200 });
+      expect({ run, failures: api.failures, acked: api.acked }).toEqual({ run, failures: [], acked: 200 });
+      expect(await balanceOf(server.url), `run ${run}`).toBe(start + 200);
+    }
+    await toggler.stop();
+    const { enabled } = JSON.parse(await readFile(join(dir, ATS), 'utf8')) as { enabled: boolean };
+    await waitFor(async () => (await json(`${server.url}/auto_trading/status`)).body.data.enabled === enabled || undefined, 1_000, 'the last toggle');
   }, 120_000);
 });
 

@@ -161,7 +161,11 @@ describe('no outside write is lost to a rename', () => {
     expect((await store.read()).state.status).toBe('corrupt');
     const copy = await store.keepCopy();
     await write(store, record); // the heal
-    for (let revision = 4; revision < 10; revision++) await write(store, { ...record, revision }); // the service's own saves go on
+    // The service's own saves go on while the writer is stalled: API changes, one every 20 ms.
+    for (let revision = 4; revision < 10; revision++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await write(store, { ...record, revision });
+    }
     await writer.write(': 7}');
     await writer.close();
 

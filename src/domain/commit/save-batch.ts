@@ -54,6 +54,8 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
     look: boolean;
     /** Files whose last write failed: written again, so that a fault that is gone is seen to be gone. */
     retry: ReadonlySet<string>;
+    /** Put the new versions in place even over an outside edit met at the last look (see PreparedWrite). */
+    overwrite?: boolean;
     remembered: (key: string) => Remembered | undefined;
   },
 ): Promise<Saved<Job>> {
@@ -78,7 +80,7 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
     // A request rewrites both files; otherwise only a file that no longer holds the balance (adopted from the other, healed, deleted).
     const stores = deps.stores.filter((store) => requested || store.lastSeen().balance !== plan.snapshot.balance || options.retry.has(store.name));
     saved.wrote = stores.length > 0 || outside.entries.length > 0;
-    await writeThrough(deps, { entries: [...outside.entries, ...plan.entries], stores, record: toRecord(plan.snapshot), before: toRecord(before) });
+    await writeThrough(deps, { entries: [...outside.entries, ...plan.entries], stores, record: toRecord(plan.snapshot), before: toRecord(before), overwrite: options.overwrite ?? false });
     return { ...saved, status: 'committed' };
   } catch (error) {
     if (isRace(error)) {

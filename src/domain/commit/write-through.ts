@@ -33,7 +33,7 @@ export const isRace = (error: unknown): error is FileChangedError => error insta
  */
 export async function writeThrough(
   deps: WriteDeps,
-  change: { entries: readonly JournalEntry[]; stores: readonly BalanceStore[]; record: BalanceRecord; before: BalanceRecord },
+  change: { entries: readonly JournalEntry[]; stores: readonly BalanceStore[]; record: BalanceRecord; before: BalanceRecord; overwrite?: boolean },
 ): Promise<void> {
   const { entries, stores, record, before } = change;
   const [journal, ...staging] = await Promise.allSettled([
@@ -49,7 +49,7 @@ export async function writeThrough(
     // Every file's last look before any rename: an outside edit found here sends the batch round
     // again before anything is in place, so a race never needs a rollback (which another legacy write
     // could race in turn). One landing after the look is kept by the rename itself (balance-file.ts).
-    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook().catch(asFileFault(store.name)))));
+    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook({ overwrite: change.overwrite }).catch(asFileFault(store.name)))));
     const renames = await Promise.allSettled(
       staged.map(async ({ store, write }) => {
         await write.commit().catch(asFileFault(store.name));
