@@ -11,7 +11,10 @@ const VB = 'virtual_balance.json';
 
 export interface StallRound {
   file: string;
+  tick: string;
   stallMs: number;
+  /** When its write ended, in ms since the soak began. */
+  endedAtMs: number;
   /** From the end of the write to the service showing it; null: never within 5 s. */
   servedAfterMs: number | null;
 }
@@ -45,6 +48,7 @@ export class LegacyProcess {
   /** Set while a stalled round is written or checked: a kill -9 waits for it to end (see soak.ts). */
   stalling = false;
   private busy: Promise<void> = Promise.resolve();
+  private readonly began = performance.now();
 
   constructor(
     private readonly dir: string,
@@ -88,7 +92,7 @@ export class LegacyProcess {
         await dump(path, { ...(await load(path)), tick }, stallMs);
         return performance.now();
       });
-      this.rounds.push({ file, stallMs, servedAfterMs: await this.served(file, tick, finished) });
+      this.rounds.push({ file, tick, stallMs, endedAtMs: finished - this.began, servedAfterMs: await this.served(file, tick, finished) });
       this.stalling = false;
       await sleep(500);
     }

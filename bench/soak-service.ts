@@ -22,6 +22,9 @@ export class SoakService {
   /** Lines the server logged at warn or above, by message. */
   readonly warnings = new Map<string, number>();
   restarts = 0;
+  /** When each kill -9 came, in ms since the service was made. */
+  readonly restartsAt: number[] = [];
+  private readonly began = performance.now();
 
   constructor(
     private readonly script: string,
@@ -64,6 +67,7 @@ export class SoakService {
       await once(child, 'exit');
     }
     this.restarts++;
+    this.restartsAt.push(performance.now() - this.began);
     await this.start();
   }
 

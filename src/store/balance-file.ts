@@ -1,18 +1,18 @@
 // Adapter over one legacy balance file: reads what it holds (decoding: file-decoding.ts), writes the
 // keys the service owns into it atomically, keeps every other byte, and loses no write of another process.
 
-import { open, realpath, unlink, type FileHandle } from 'node:fs/promises';
+import { realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { formatAmount, type Amount } from '../domain/amount.ts';
 import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite, type StrayWrites } from '../domain/ports.ts';
 import { keepCorruptCopy } from './corrupt-copy.ts';
-import { stageFile } from './durable-write.ts';
 import { mergeFields, same } from './field-merge.ts';
 import { decode, encode, isWhole, META_KEY, type Decoded, type FileShape } from './file-decoding.ts';
 import type { JsonObjectText } from './json-object-text.ts';
+import { stageOver } from './guarded-rename.ts';
 import { ReplacedVersions, type CorruptCopy } from './replaced-versions.ts';
 import { readSettled } from './settle.ts';
-import { fingerprintOf, mtimeMsOf, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
+import { fingerprintOf, mtimeMsOf, sameFingerprint, type Fingerprint } from './text-file.ts';
 
 export { balanceFileShape, META_KEY, tradingStateShape, type FileShape } from './file-decoding.ts';
 
@@ -23,6 +23,12 @@ const OWN_FIELDS_KEPT = 32;
 interface Known {
   doc: JsonObjectText | null;
   fields: Record<string, unknown>;
+  /**
+   * The fields served: those of a version on disk (the one in place, or an outside write read there).
+   * A stray write's fields are served once a write has put them in place — a crash before that would
+   * otherwise take back what had been shown.
+   */
+  served: Record<string, unknown>;
   bom: boolean;
   /** The balance of the version in place, if valid. */
   balance: Amount | null;
@@ -38,7 +44,7 @@ interface Known {
 export class BalanceFile implements BalanceStore {
   readonly name: string;
   readonly role: FileRole;
-  private known: Known = { doc: null, fields: {}, bom: false, balance: null, text: null, strays: [] };
+  private known: Known = { doc: null, fields: {}, served: {}, bom: false, balance: null, text: null, strays: [] };
   /** The version in place as last read or written: the last look before a rename compares with it. */
   private seen: Fingerprint | null = null;
   /** The service's own last write, byte for byte: reading it back is no outside edit. */
@@ -84,6 +90,7 @@ export class BalanceFile implements BalanceStore {
     const isOwnWrite = read.text === this.ownText;
     this.known = { ...this.known, balance: decoded.state.status === 'valid' ? decoded.state.balance : null, text: read.text };
     if (!isOwnWrite) this.takeFields(decoded, mtimeMsOf(read.fingerprint));
+    if (this.known.strays.length === 0) this.known.served = this.known.fields;
     // A half-written file copied aside, then finished in place before it was healed: nothing corrupt to keep.
     if (this.copyOfCurrent?.removable && sameVersion && decoded.state.status !== 'corrupt') {
       await unlink(join(this.dir, this.copyOfCurrent.name)).catch(() => {});
@@ -123,7 +130,7 @@ export class BalanceFile implements BalanceStore {
     const { doc, text } = encode(this.known.doc, owned, this.known.bom);
     const before = { known: this.known, ownText: this.ownText };
     const write = await this.stage(text, () => {
-      this.known = { ...this.known, doc, text, balance: record.balance, strays: [] };
+      this.known = { ...this.known, doc, text, balance: record.balance, strays: [], served: this.known.fields };
       this.ownText = text;
       this.ownFields.set(record.revision, this.known.fields);
       for (const [key, since] of this.strayKeys) if (since === Number.POSITIVE_INFINITY) this.strayKeys.set(key, record.revision);
@@ -168,7 +175,7 @@ export class BalanceFile implements BalanceStore {
   }
 
   fields(): Readonly<Record<string, unknown>> {
-    return this.known.fields;
+    return this.known.served;
   }
 
   /** Lets go of the replaced versions it holds open. */
@@ -197,84 +204,13 @@ export class BalanceFile implements BalanceStore {
     this.fieldsAt = mtimeMs;
   }
 
-  /** A new text, fsynced beside the file; in place only after a last look finds the file as last seen. */
-  private async stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
-    const staged = await stageFile(this.realPath, text, this.seen);
-    let looked: Looked | null = null;
-    const discard = async () => {
-      await looked?.old?.close().catch(() => {});
-      looked = null;
-      await staged.discard();
-    };
-    const look = async (overwrite = false): Promise<Looked> => {
-      // The last look holds the version it looks at open (see below), and lets go of older ones.
-      const [old] = await Promise.all([openInPlace(this.realPath), this.replaced.letGo()]);
-      let now: Fingerprint | null = null;
-      try {
-        now = old && toFingerprint(await old.stat({ bigint: true }));
-      } catch (error) {
-        await old?.close();
-        throw error;
-      }
-      looked = { old, now };
-      if (overwrite && !sameFingerprint(now, this.seen)) {
-        // Overwritten on purpose: the version held from here on is judged against what was last read,
-        // so the outside edit in it is found and merged like any stray write.
-        looked.judged = this.seen;
-        return looked;
-      }
-      // An outside edit since the last read must be adopted, not overwritten.
-      if (!sameFingerprint(now, this.seen)) {
-        await discard();
-        throw new FileChangedError(this.name);
-      }
-      return looked;
-    };
-    return {
-      lastLook: async (options) => void (await look(options?.overwrite)),
-      commit: async () => {
-        const { old, now, judged } = looked ?? (await look());
-        looked = null;
-        // Someone changed only its mode or owner since it was read: the new version keeps theirs.
-        const reowned = now && this.seen && !sameOwnership(now, this.seen) ? now : null;
-        try {
-          if (reowned) await staged.own(reowned);
-          await staged.commit();
-        } catch (error) {
-          await old?.close();
-          await staged.discard();
-          throw error;
-        }
-        // Why no outside write is lost to this rename, by construction rather than by a short window:
-        // a legacy writer that opened the file before the rename writes into the version the rename
-        // replaced, not into the new one, and the rename unlinks that version. It is held open here
-        // (`old`, opened as the last look), so whatever lands in it stays readable: any change to it
-        // since the look — a write that landed between the look and the rename, or one still coming
-        // from a writer that had the file open — is found at the next look (hasChanged), waited for
-        // while it is broken (a stalled writer), and merged like any outside edit once it is whole
-        // (strayWrites). A legacy `open(path, 'w')` truncates within the open call itself, so a
-        // writer that resolved the path before the rename shows in the held version long before the
-        // grace after which an untouched version is let go.
-        if (old && now) this.replaced.hold(old, judged === undefined ? now : judged, this.copyOfCurrent);
-        this.copyOfCurrent = null;
-        const { mode, uid, gid } = reowned ?? staged.fingerprint;
-        this.seen = { ...staged.fingerprint, mode, uid, gid };
-        placed();
-      },
-      discard,
-    };
-  }
-}
-
-/** The version in place at the last look, held open, and its fingerprint then. */
-type Looked = { old: FileHandle | null; now: Fingerprint | null; judged?: Fingerprint | null };
-
-/** The version now at `path`, opened, or null when there is none. */
-async function openInPlace(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+  /** A new text, fsynced beside the file, put in place by guarded-rename.ts. */
+  private stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
+    const at = () => ({ name: this.name, path: this.realPath, seen: this.seen, copy: this.copyOfCurrent });
+    return stageOver(at, this.replaced, text, (seen) => {
+      this.seen = seen;
+      this.copyOfCurrent = null;
+      placed();
+    });
   }
 }
