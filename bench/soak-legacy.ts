@@ -48,7 +48,7 @@ export class LegacyProcess {
   /** Set while a stalled round is written or checked: a kill -9 waits for it to end (see soak.ts). */
   stalling = false;
   private busy: Promise<void> = Promise.resolve();
-  private readonly began = performance.now();
+  readonly began = performance.now();
 
   constructor(
     private readonly dir: string,
