@@ -1,6 +1,7 @@
 // Adapter over one legacy balance file: reads what it holds (decoding: file-decoding.ts), writes the
 // keys the service owns into it atomically, keeps every other byte, and loses no write of another process.
 
+import { randomBytes } from 'node:crypto';
 import { realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { formatAmount, type Amount } from '../domain/amount.ts';
@@ -17,7 +18,7 @@ import { fingerprintOf, mtimeMsOf, sameFingerprint, type Fingerprint } from './t
 export { balanceFileShape, META_KEY, tradingStateShape, type FileShape } from './file-decoding.ts';
 
 /** Own writes whose fields are remembered: a legacy writer's read-modify-write spans a few saves at most. */
-const OWN_FIELDS_KEPT = 32;
+const OWN_WRITES_KEPT = 32;
 
 /** What the service serves of the file: the fields it keeps, and what the version in place holds. */
 interface Known {
@@ -51,10 +52,15 @@ export class BalanceFile implements BalanceStore {
   private ownText: string | null = null;
   /** The time of the outside version the fields came from: an older stray write does not take them over. */
   private fieldsAt = Number.NEGATIVE_INFINITY;
-  /** The fields of the service's own recent writes, by revision: what a writer that read one of them saw. */
-  private readonly ownFields = new Map<number, Readonly<Record<string, unknown>>>();
   /**
-   * Fields a stray write changed, with the revision of the first own write that holds them (Infinity
+   * The service's own recent writes, by the id each carries (`_balance_sync.write`): their order and
+   * fields, what a writer that read one of them saw. Not by revision: a write that changes no balance
+   * (a heal, a merge) keeps the revision, so a revision does not name one version.
+   */
+  private readonly ownWrites = new Map<string, { order: number; fields: Readonly<Record<string, unknown>> }>();
+  private writes = 0;
+  /**
+   * Fields a stray write changed, with the order of the first own write that holds them (Infinity
    * until one does): a writer that read an older version never saw them.
    */
   private readonly strayKeys = new Map<string, number>();
@@ -122,19 +128,21 @@ export class BalanceFile implements BalanceStore {
   }
 
   async prepare(record: BalanceRecord): Promise<PreparedWrite> {
+    const writeId = randomBytes(6).toString('base64url');
     const owned = {
       balance: formatAmount(record.balance),
       ...this.shape.ownedKeys(record),
-      [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
+      [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt, write: writeId }),
     };
     const { doc, text } = encode(this.known.doc, owned, this.known.bom);
     const before = { known: this.known, ownText: this.ownText };
     const write = await this.stage(text, () => {
       this.known = { ...this.known, doc, text, balance: record.balance, strays: [], served: this.known.fields };
       this.ownText = text;
-      this.ownFields.set(record.revision, this.known.fields);
-      for (const [key, since] of this.strayKeys) if (since === Number.POSITIVE_INFINITY) this.strayKeys.set(key, record.revision);
-      if (this.ownFields.size > OWN_FIELDS_KEPT) this.ownFields.delete(this.ownFields.keys().next().value as number);
+      const order = ++this.writes;
+      this.ownWrites.set(writeId, { order, fields: this.known.fields });
+      for (const [key, since] of this.strayKeys) if (since === Number.POSITIVE_INFINITY) this.strayKeys.set(key, order);
+      if (this.ownWrites.size > OWN_WRITES_KEPT) this.ownWrites.delete(this.ownWrites.keys().next().value as string);
       // Every write a removable copy held is in the file now.
       for (const copy of this.mergedCopies.splice(0)) void unlink(join(this.dir, copy)).catch(() => {});
     });
@@ -189,12 +197,11 @@ export class BalanceFile implements BalanceStore {
    */
   private takeFields(decoded: Decoded, mtimeMs: number): void {
     if (!decoded.doc || !decoded.fields) return;
-    const revision = 'revision' in decoded.state ? decoded.state.revision : null;
-    const base = revision === null ? undefined : this.ownFields.get(revision);
-    const unseen = new Set([...this.strayKeys].filter(([, since]) => revision === null || since > revision).map(([key]) => key));
-    for (const [key, since] of this.strayKeys) if (revision !== null && since <= revision) this.strayKeys.delete(key);
+    const base = decoded.writeId === null ? undefined : this.ownWrites.get(decoded.writeId);
+    const unseen = new Set([...this.strayKeys].filter(([, since]) => base === undefined || since > base.order).map(([key]) => key));
+    for (const [key, since] of this.strayKeys) if (base !== undefined && since <= base.order) this.strayKeys.delete(key);
     if (base !== undefined && unseen.size > 0 && this.known.doc) {
-      const { doc, fields } = mergeFields({ doc: this.known.doc, fields: this.known.fields }, base, { doc: decoded.doc, fields: decoded.fields }, unseen);
+      const { doc, fields } = mergeFields({ doc: this.known.doc, fields: this.known.fields }, base.fields, { doc: decoded.doc, fields: decoded.fields }, unseen);
       this.known = { ...this.known, doc, fields, bom: decoded.bom };
       this.fieldsAt = Math.max(this.fieldsAt, mtimeMs);
       return;

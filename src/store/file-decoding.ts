@@ -43,6 +43,8 @@ export interface Decoded {
   fields: Record<string, unknown> | null;
   /** The file began with a byte-order mark. */
   bom: boolean;
+  /** Which write of the service this version is, or was read from (`_balance_sync.write`). */
+  writeId: string | null;
 }
 
 /** Whether `text` is a whole file again: it parses, and has the shape the file needs. */
@@ -56,18 +58,19 @@ export function decode(shape: FileShape, text: string, mtimeMs: number): Decoded
   try {
     value = JSON.parse(body);
   } catch (error) {
-    return { state: { status: 'corrupt', reason: `not JSON (${(error as Error).message})` }, doc: null, fields: null, bom };
+    return { state: { status: 'corrupt', reason: `not JSON (${(error as Error).message})` }, doc: null, fields: null, bom, writeId: null };
   }
   if (!isObject(value)) {
-    if (shape.objectRequired) return { state: { status: 'corrupt', reason: 'not a JSON object' }, doc: null, fields: null, bom };
+    if (shape.objectRequired) return { state: { status: 'corrupt', reason: 'not a JSON object' }, doc: null, fields: null, bom, writeId: null };
     // The legacy balance file may hold a bare number; anything else there is a balance that cannot be read.
-    return { state: balanceState(value, mtimeMs, null), doc: null, fields: null, bom };
+    return { state: balanceState(value, mtimeMs, null), doc: null, fields: null, bom, writeId: null };
   }
   const { [META_KEY]: meta, ...fields } = value;
   const revision = revisionOf(meta);
   // An object whose `balance` key is absent simply holds no balance; one that holds an unreadable value is another matter.
   const state: FileState = 'balance' in fields ? balanceState(fields.balance, mtimeMs, revision) : { status: 'no-balance', revision };
-  return { state, doc: JsonObjectText.index(body), fields, bom };
+  const writeId = (meta as { write?: unknown } | null)?.write;
+  return { state, doc: JsonObjectText.index(body), fields, bom, writeId: typeof writeId === 'string' ? writeId : null };
 }
 
 /** The text of a new version: `doc` (or a fresh object) with the owned values set, the file's BOM kept. */

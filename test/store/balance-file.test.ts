@@ -78,7 +78,7 @@ describe('writing', () => {
     const { path, store } = await fileWith(balanceFileShape, '12346');
     await store.read();
     await write(store, record);
-    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ balance: 15000, last_updated: record.updatedAt, _balance_sync: { revision: 3, updated_at: record.updatedAt } });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ balance: 15000, last_updated: record.updatedAt, _balance_sync: { revision: 3, updated_at: record.updatedAt, write: expect.any(String) } });
   });
 
   it('recognises its own write, byte for byte, when it reads it back', async () => {
@@ -201,6 +201,26 @@ describe('no outside write is lost to a rename', () => {
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ tick: 7, enabled: true, balance: 15000 });
   });
 
+  it('tells its own versions apart by write, not by revision: a toggle written over the heal keeps a stray write merged since at the same revision', async () => {
+    const { path, store } = await fileWith(tradingStateShape, '{"balance": 1, "enabled": false}');
+    await store.read();
+    const writer = await open(path, 'w');
+    await writer.write('{"balance": 1, "enabled": false, "tic');
+    expect((await store.read()).state.status).toBe('corrupt');
+    await store.keepCopy();
+    await write(store, record); // the heal, at revision 3
+    await writer.write('k": 7}');
+    await writer.close();
+    const healed = JSON.parse(await readFile(path, 'utf8')); // a toggler reads the heal...
+    await store.strayWrites();
+    await write(store, record); // ...while the stray write is merged, still at revision 3 (no balance changed)
+    await writeFile(path, JSON.stringify({ ...healed, enabled: true }, null, 2)); // ...and then writes its toggle
+
+    await store.read();
+    await write(store, { ...record, revision: 4 });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ tick: 7, enabled: true });
+  });
+
   it("keeps a symlinked file's corrupt bytes as a copy inside the data folder, renaming nothing outside it", async () => {
     const dir = await tempDir();
     const outside = await tempDir();
@@ -233,7 +253,7 @@ describe('no outside write is lost to a rename', () => {
     expect((await store.read()).state).toMatchObject({ status: 'valid', balance: units(1) });
     await write(store, record);
     const text = await readFile(path, 'utf8');
-    expect(text).toBe('\uFEFF{"balance": 15000, "keep": 1.0, "_balance_sync": {"revision":3,"updated_at":"2026-11-23T10:00:00.000Z"}}');
+    expect(text).toMatch(/^\uFEFF\{"balance": 15000, "keep": 1\.0, "_balance_sync": \{"revision":3,"updated_at":"2026-11-23T10:00:00\.000Z","write":"[\w-]+"\}\}$/);
     expect(await store.read()).toMatchObject({ isOwnWrite: true });
   });
 });
