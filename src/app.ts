@@ -48,7 +48,11 @@ export interface App {
 
 export function createApp({ balance, history, logger, metrics, config, heartbeatMs }: AppDeps): App {
   const representations = new Representations(balance);
-  const events = new EventStream(heartbeatMs, (count) => metrics.eventStreamClients(count));
+  const events = new EventStream(
+    heartbeatMs,
+    (count) => metrics.eventStreamClients(count),
+    (unsentBytes) => logger.warn({ unsentBytes }, 'dropped an event-stream client that stopped reading; it may reconnect'),
+  );
   // After the change's own answer: a thousand streams take milliseconds to write, and the writer
   // should not wait for them. Each event carries the balance of its own change.
   const publish = (snapshot: Snapshot) => {

@@ -52,6 +52,27 @@ function crashHook(): ((step: WriteStep) => void) | undefined {
   };
 }
 
+/**
+ * Test hook: hold the write path right after the first time it reaches a step, until SIGUSR2 — a save
+ * held open on purpose, so a test knows one is in flight (it waits for the log line).
+ */
+function holdHook(): ((step: WriteStep) => Promise<void> | void) | undefined {
+  const step = process.env.BALANCE_SYNC_HOLD_AFTER;
+  if (!step) return undefined;
+  let held = false;
+  return (reached) => {
+    if (reached !== step || held) return;
+    held = true;
+    logger.info({ step }, 'holding the save until SIGUSR2 (test hook)');
+    return new Promise((resolve) => process.once('SIGUSR2', () => resolve()));
+  };
+}
+
+const hooks = [crashHook(), holdHook()].filter((hook) => hook !== undefined);
+const afterStep = hooks.length === 0 ? undefined : async (step: WriteStep) => {
+  for (const hook of hooks) await hook(step);
+};
+
 /** Set once start() has returned; until then a lost lock is remembered and acted on right after. */
 let stopWith: ((code: number, why: string) => void) | null = null;
 let lostBeforeRunning: string | null = null;
@@ -63,7 +84,7 @@ const lockLost = (message: string) => {
 };
 
 try {
-  const running = await start(config, logger, crashHook(), lockLost);
+  const running = await start(config, logger, afterStep, lockLost);
   logger.info(
     { port: running.port, host: config.HOST, dataDir: resolve(config.DATA_DIR) },
     `balance-sync listening on http://${config.HOST}:${running.port}`,

@@ -11,12 +11,17 @@ export const asAmount = (units: bigint): Amount => units as Amount;
 export const ZERO = asAmount(0n);
 
 const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** What a client may send as a string: a plain decimal, `-` only where negatives are allowed (checked below). */
+const PLAIN_DECIMAL = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 
 export type ParseResult = { ok: true; value: Amount } | { ok: false; message: string };
 
 interface ParseOptions {
-  /** Round excess decimals half-up instead of rejecting them (legacy float artefacts in files). */
-  round?: boolean;
+  /**
+   * The legacy files' variants (SPEC, The files): a numeric string with spaces, `+` or an exponent,
+   * and excess decimals rounded half-up (float artefacts). Requests are never lenient.
+   */
+  lenient?: boolean;
   allowNegative?: boolean;
 }
 
@@ -30,8 +35,8 @@ export function parseAmount(input: unknown, options: ParseOptions = {}): ParseRe
     if (!Number.isFinite(input)) return { ok: false, message: 'must be a finite number' };
     text = String(input);
   } else if (typeof input === 'string') {
-    text = input.trim();
-    if (text === '' || /[eE]/.test(text)) return { ok: false, message: 'must be a plain decimal number such as "15000.50"' };
+    text = options.lenient ? input.trim() : input;
+    if (!options.lenient && !PLAIN_DECIMAL.test(text)) return { ok: false, message: 'must be a plain decimal number such as "15000.50"' };
   } else {
     return { ok: false, message: 'must be a number or a numeric string' };
   }
@@ -51,7 +56,7 @@ export function parseAmount(input: unknown, options: ParseOptions = {}): ParseRe
 
   let units: bigint;
   if (fracDigits.length > SCALE) {
-    if (!options.round) return { ok: false, message: `must have at most ${SCALE} decimal places` };
+    if (!options.lenient) return { ok: false, message: `must have at most ${SCALE} decimal places` };
     const kept = BigInt(intDigits + fracDigits.slice(0, SCALE));
     units = fracDigits.charCodeAt(SCALE) >= 53 /* '5' */ ? kept + 1n : kept;
   } else {

@@ -6,9 +6,11 @@ import type { Amount } from './amount.ts';
 import type { ChangeRequest, Snapshot } from './change.ts';
 import { GroupCommit } from './commit/group-commit.ts';
 import { saveBatch, type Saved } from './commit/save-batch.ts';
+import { RollbackFailedError } from './commit/write-through.ts';
 import { StorageUnavailableError } from './errors.ts';
 import { IdempotencyMemory } from './idempotency.ts';
-import { FileChangedError, type BalanceStore, type JournalHealth, type JournalPort, type Log } from './ports.ts';
+import { LegacyWrites } from './legacy-writes.ts';
+import { FileChangedError, FileFaultError, type BalanceStore, type JournalHealth, type JournalPort, type Log } from './ports.ts';
 import { settleFromDisk } from './settle-from-disk.ts';
 
 /** A point in the write path where a test may crash the process: `journal`, or a file's name. */
@@ -49,14 +51,19 @@ export interface BalanceServiceEvents {
   staleRefused: [{ file: string }];
   /** A corrupt file was moved aside. */
   quarantined: [{ file: string }];
-  /** The service became ready, or stopped being ready. */
+  /** The service became ready, or stopped being ready (a file that cannot be written counts). */
   readiness: [boolean];
   /** The journal stopped or started being whole, or was re-created. */
   journal: [JournalHealth];
 }
 
-const MAX_ATTEMPTS = 5;
 const RETRY_AFTER_FAILURE_MS = 1_000;
+/**
+ * Races in a row after which a batch puts its versions in place over the outside edit instead of
+ * going round again: the edit is not lost (the version it landed in is held and merged right after,
+ * booking rule and all), and a writer that rewrites a file without pause cannot starve the saves.
+ */
+const REDO_ROUNDS = 3;
 
 const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');
 
@@ -69,6 +76,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private recoveryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private retryAfterMs = 0;
+  /** Files whose last write failed, with why: /health and the metrics say so until one succeeds. */
+  private readonly faults = new Map<string, string>();
+  /** The failure last logged: the same one again (a retry a second) is not logged again. */
+  private lastFailure: string | null = null;
+  private readonly legacy = LegacyWrites.empty();
   private readonly keys: IdempotencyMemory;
   private readonly now: () => number;
   private readonly pipeline = new GroupCommit<Job>((jobs) => this.commit(jobs));
@@ -85,20 +97,21 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   /** Start-up: reconcile the files and the journal, heal what needs healing, remember recent keys. */
   async open(): Promise<void> {
-    for (let tries = 1; ; tries++) {
+    for (;;) {
       try {
         await this.reconcileFromDisk();
         break;
       } catch (error) {
-        // A legacy writer wrote between our read and our write: read again.
-        if (!(error instanceof FileChangedError) || tries >= MAX_ATTEMPTS) throw error;
+        // A legacy writer wrote between our read and our write: read again, as often as it takes.
+        if (!(error instanceof FileChangedError)) throw error;
       }
     }
     this.keys.restore(this.options.journal.keysInWindow());
   }
 
+  /** Serving a balance the disk holds, and able to write both files. */
   get ready(): boolean {
-    return this.healthy;
+    return this.healthy && this.faults.size === 0;
   }
 
   /** The served balance; throws 503 while the disk does not hold a consistent one. */
@@ -152,10 +165,20 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       }),
     );
     const balance = this.current?.balance ?? null;
-    const filesAgree = this.options.stores.every((store) => store.lastSeen().balance === balance);
+    // A file that cannot be written may hold anything by the next look: it does not agree.
+    const [fault] = this.faults;
+    const filesAgree = !fault && this.options.stores.every((store) => store.lastSeen().balance === balance);
     // A journal that is not whole could lose an acknowledged key: not ready, though reads are served.
     const journal = this.options.journal.health();
-    return { ready: this.healthy && journal.ok, files_agree: filesAgree, revision: this.current?.revision ?? null, balance, files, journal };
+    return {
+      ready: this.ready && journal.ok,
+      files_agree: filesAgree,
+      revision: this.current?.revision ?? null,
+      balance,
+      files,
+      ...(fault && { failing: { file: fault[0], error: fault[1] } }),
+      journal,
+    };
   }
 
   /** Lets queued changes finish, then stops background work; later changes are refused (503). */
@@ -164,6 +187,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
     await this.pipeline.idle();
+    for (const store of this.options.stores) store.close?.();
   }
 
   /** One batch of the pipeline: every change queued while the previous batch was on disk (group commit). */
@@ -179,15 +203,27 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
     const started = performance.now();
     let saved: Saved<ChangeJob>;
-    for (let tries = 1; ; tries++) {
-      saved = await saveBatch({ ...this.options, now: this.now }, this.current, changes, { rereadAll: this.stale, remembered: (key) => this.keys.find(key) });
+    const retry = new Set(this.faults.keys());
+    for (let round = 1; ; round++) {
+      const legacy = this.legacy.draft();
+      saved = await saveBatch({ ...this.options, now: this.now, legacy }, this.current, changes, {
+        rereadAll: this.stale,
+        look: syncs.length > 0,
+        retry,
+        overwrite: round > REDO_ROUNDS,
+        remembered: (key) => this.keys.find(key),
+      });
       this.stale = saved.status !== 'committed';
+      if (saved.status === 'committed') legacy.keep();
       // A look that found nothing to write is not a save (most syncs are that).
       if (saved.wrote || changes.length > 0) this.emit('saved', { outcome: saved.status, seconds: (performance.now() - started) / 1000 });
       for (const file of saved.quarantined) this.emit('quarantined', { file });
-      // Another process wrote a file while this batch was being saved: adopt its edit, then apply the batch on top.
-      if (saved.status !== 'raced' || tries >= MAX_ATTEMPTS) break;
+      // Another process wrote a file while this batch was being saved: adopt its edit, then apply the
+      // batch on top — as often as it takes. Each round re-reads and adopts what it met, so a legacy
+      // writer, however busy, costs a client time, never an error (503 is for faults of the disk).
+      if (saved.status !== 'raced') break;
     }
+    this.noteFaults(saved, retry);
     if (saved.status === 'inconsistent') this.becomeUnhealthy();
     // A fault (a file it may not read, say) is not retried on every poll: once a second is enough.
     if (this.stale) this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
@@ -218,6 +254,32 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
   }
 
+  /**
+   * Which files cannot be written, logged once per fault rather than at every retry; a file whose
+   * write was retried and succeeded is healthy again, said once too.
+   */
+  private noteFaults(saved: Saved<ChangeJob>, retried: ReadonlySet<string>): void {
+    const wasReady = this.ready;
+    if (saved.status === 'committed') {
+      for (const file of retried) {
+        this.faults.delete(file);
+        this.options.log.info({ file }, 'the file can be written again');
+      }
+      if (this.lastFailure !== null && this.faults.size === 0) this.options.log.info({ revision: saved.snapshot.revision }, 'saves work again');
+      if (this.faults.size === 0) this.lastFailure = null;
+    } else if (saved.failure !== undefined) {
+      const failure = saved.failure instanceof RollbackFailedError ? saved.failure.failure : saved.failure;
+      if (failure instanceof FileFaultError) this.faults.set(failure.file, messageOf(failure.fault));
+      const key = failure instanceof FileFaultError ? `${failure.file}: ${codeOf(failure.fault)}` : messageOf(failure);
+      if (key !== this.lastFailure) {
+        this.options.log.error({ err: failure, revision: saved.before.revision }, 'a save failed; rolled back, and tried again every second');
+        if (saved.failure instanceof RollbackFailedError) this.options.log.error({ err: saved.failure.rollbackFailure }, 'rollback failed; the service is unhealthy until the files can be reconciled');
+      }
+      this.lastFailure = key;
+    }
+    if (this.ready !== wasReady) this.emit('readiness', this.ready);
+  }
+
   /** The disk holds something other than what we serve: stop serving until it is reconciled again. */
   private becomeUnhealthy(): void {
     this.healthy = false;
@@ -232,20 +294,31 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       this.recoveryTimer = null;
       this.options.log.info({ revision: this.current?.revision }, 'recovered: the files are consistent again');
     } catch (error) {
-      this.options.log.warn({ err: error }, 'recovery failed; will retry');
+      const key = `recovery: ${messageOf(error)}`;
+      if (key !== this.lastFailure) this.options.log.warn({ err: error }, 'recovery failed; will retry every second');
+      this.lastFailure = key;
     }
   }
 
   /** Settles the balance from what the files and the journal hold, and serves it. */
   private async reconcileFromDisk(): Promise<void> {
-    const { snapshot, quarantined, staleRefused } = await settleFromDisk({ ...this.options, now: this.now });
+    const rewrite = new Set(this.faults.keys());
+    const { snapshot, quarantined, staleRefused } = await settleFromDisk({ ...this.options, now: this.now, faulty: rewrite });
+    for (const file of rewrite) {
+      this.faults.delete(file);
+      this.options.log.info({ file }, 'the file can be written again');
+    }
     for (const file of quarantined) this.emit('quarantined', { file });
     for (const file of staleRefused) this.emit('staleRefused', { file });
     this.current = snapshot;
     this.stale = false;
     this.healthy = true;
+    this.lastFailure = null;
     this.stateVersion++;
-    this.emit('readiness', true);
+    this.emit('readiness', this.ready);
     this.emit('change', snapshot);
   }
 }
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException)?.code ?? messageOf(error);

@@ -55,10 +55,12 @@ export function applyChange(
 
 const names = (set: RevisionSet, revision: number) => set === 'any' || set.includes(revision);
 
-/** The change an outside edit of a file makes: it is adopted as it stands. */
-export function adoptExternal(current: Snapshot, balance: Amount, file: string, at: string): { snapshot: Snapshot; entry: JournalEntry } {
+/** The change an outside write of a file makes, as judged (booking.ts); `reason` says how it was judged. */
+export function adoptExternal(current: Snapshot, balance: Amount, file: string, at: string, reason?: string): { snapshot: Snapshot; entry: JournalEntry } {
   const snapshot: Snapshot = { balance, revision: current.revision + 1, updatedAt: at };
-  return { snapshot, entry: { revision: snapshot.revision, at, balance, previous: current.balance, source: `external:${file}` } };
+  const entry: JournalEntry = { revision: snapshot.revision, at, balance, previous: current.balance, source: `external:${file}` };
+  if (reason !== undefined) entry.reason = reason.slice(0, 200);
+  return { snapshot, entry };
 }
 
 function nextBalance(balance: Amount, op: ChangeOp, initialBalance: Amount): Amount {

@@ -1,89 +1,125 @@
-// What other processes did to the files since the service last looked: balances to adopt, files to heal.
+// What other processes did to the files since the service last looked: balances to judge (the
+// booking rule), fields to take over, files to heal.
 
 import { formatAmount } from './amount.ts';
+import { judgeLegacyWrite } from './booking.ts';
 import { adoptExternal, type Snapshot } from './change.ts';
-import type { BalanceStore, JournalEntry, JournalPort, Log, Observation } from './ports.ts';
-import { judgeWriteBack, mayBeStale } from './stale-write-back.ts';
+import type { LegacyWrites } from './legacy-writes.ts';
+import { asFileFault, type BalanceStore, type JournalEntry, type JournalPort, type Log, type Observation } from './ports.ts';
+import type { FileState } from './reconcile.ts';
 
 export interface OutsideEdits {
-  /** The balance after adopting every outside balance, oldest edit first. */
+  /** The balance after every outside write, oldest first. */
   snapshot: Snapshot;
-  /** One `external:<file>` entry per adopted balance. */
+  /** One `external:<file>` entry per balance that changed. */
   entries: JournalEntry[];
   /** The trading state changed on disk (its other fields may have moved). */
   tradingMoved: boolean;
   /** Files whose balance was a stale copy: their other fields were adopted, the balance was not. */
   staleRefused: string[];
-  /** Corrupt files moved aside. */
+  /** Files whose bytes were kept as a `.corrupt-` copy (corrupt, or an unreadable balance). */
   quarantined: string[];
 }
 
+export interface OutsideDeps {
+  stores: readonly BalanceStore[];
+  journal: Pick<JournalPort, 'writeBackHistory'>;
+  legacy: LegacyWrites;
+  log: Log;
+  now: () => number;
+}
+
+type Seen = { store: BalanceStore; observation: Observation; stray: boolean };
+type ValidSeen = Seen & { state: Extract<FileState, { status: 'valid' }> };
+
 /**
- * Reads each file whose fingerprint changed (every file when `rereadAll`), adopts outside balances,
- * and moves corrupt files aside. Missing, corrupt or balance-less files are left for the save that
- * follows to rewrite: their last-seen balance no longer matches.
+ * Reads each file whose fingerprint changed (every file when `rereadAll`) and the writes that landed
+ * in versions it had replaced, judges each outside balance, and keeps copies of files it must
+ * overwrite. Missing, corrupt or balance-less files are left for the save that follows to rewrite.
  */
-export async function observeOutsideEdits(
-  { stores, journal, log, now }: { stores: readonly BalanceStore[]; journal: Pick<JournalPort, 'writeBackHistory'>; log: Log; now: () => number },
-  current: Snapshot,
-  rereadAll: boolean,
-): Promise<OutsideEdits> {
-  const seen: { store: BalanceStore; observation: Observation }[] = [];
+export async function observeOutsideEdits(deps: OutsideDeps, current: Snapshot, rereadAll: boolean): Promise<OutsideEdits> {
+  const { stores, log } = deps;
+  const seen: Seen[] = [];
+  const quarantined: string[] = [];
   // Both files at once: this runs on every look at the files, and before a batch that was sent round again.
-  const changed = await Promise.all(stores.map((store) => rereadAll || store.hasChanged()));
+  const changed = await Promise.all(stores.map((store) => rereadAll || store.hasChanged().catch(asFileFault(store.name))));
   for (const [i, store] of stores.entries()) {
     if (!changed[i]) continue;
-    const observation = await store.read();
-    if (!observation.isOwnWrite) seen.push({ store, observation });
-  }
-
-  let snapshot = current;
-  const entries: JournalEntry[] = [];
-  const staleRefused: string[] = [];
-  const quarantined: string[] = [];
-  const valid = seen.flatMap(({ store, observation: { state } }) => (state.status === 'valid' ? [{ store, state }] : []));
-  valid.sort((a, b) => a.state.mtimeMs - b.state.mtimeMs);
-  for (const { store, state } of valid) {
-    if (state.balance === snapshot.balance) continue;
-    if (mayBeStale(state, snapshot)) {
-      const verdict = judgeWriteBack(state, snapshot, await journal.writeBackHistory(state.revision as number, store.name));
-      if (verdict.stale) {
-        // The file keeps its other fields; the save that follows writes the current balance back into it.
-        log.warn(
-          {
-            file: store.name,
-            fileRevision: state.revision,
-            revision: snapshot.revision,
-            fileBalance: formatAmount(state.balance),
-            balance: formatAmount(snapshot.balance),
-            reason: verdict.reason,
-          },
-          'refused a stale write-back: kept the current balance and adopted the other fields',
-        );
-        staleRefused.push(store.name);
-        continue;
-      }
+    const strays = await store.strayWrites().catch(asFileFault(store.name));
+    for (const observation of strays.finished) {
+      seen.push({ store, observation, stray: true });
+      log.warn({ file: store.name }, 'a write landed in a version of the file the service had replaced (a stalled writer, or one that met a rename): merged like any outside edit');
     }
-    const adopted = adoptExternal(snapshot, state.balance, store.name, new Date(now()).toISOString());
-    log.info(
-      { file: store.name, previous: formatAmount(snapshot.balance), balance: formatAmount(state.balance), revision: adopted.snapshot.revision },
-      'adopted an outside edit',
-    );
-    snapshot = adopted.snapshot;
-    entries.push(adopted.entry);
+    for (const copy of strays.kept) {
+      quarantined.push(store.name);
+      log.error({ file: store.name, copy }, 'a write into a replaced version of the file stayed broken: kept its bytes');
+    }
+    const observation = await store.read().catch(asFileFault(store.name));
+    if (!observation.isOwnWrite) seen.push({ store, observation, stray: false });
   }
 
-  for (const { store, observation: { state, restoredFrom } } of seen) {
-    if (restoredFrom) log.warn({ file: store.name, from: restoredFrom }, 'a stalled writer finished its write in the quarantined copy; put it back in place');
-    if (state.status === 'corrupt') {
-      const aside = await store.quarantine();
+  const judged = await judgeBalances(deps, current, seen);
+  for (const { store, observation: { state }, stray } of seen) {
+    if (stray) continue; // its version is not in place: there is nothing to copy or heal
+    if (state.status === 'corrupt' || state.status === 'unreadable') {
+      const copy = await store.keepCopy().catch(asFileFault(store.name));
       quarantined.push(store.name);
-      log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file; rewriting it from memory');
+      const what = state.status === 'corrupt' ? 'quarantined a corrupt file; rewriting it from memory' : 'kept a copy of a file whose balance cannot be read; writing the balance back';
+      log.error({ file: store.name, reason: state.reason, copy }, what);
     } else if (state.status === 'missing') {
       log.warn({ file: store.name }, 'a file was deleted; re-creating it from memory');
     } else if (state.status === 'no-balance') {
       log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
     }
   }
-  return { snapshot, entries, tradingMoved: seen.some(({ store }) => store.role === 'trading'), staleRefused, quarantined };
+  return { ...judged, tradingMoved: seen.some(({ store }) => store.role === 'trading'), quarantined };
+}
+
+/**
+ * Each outside balance through the booking rule, oldest first — but in one look, writes carrying a
+ * revision before those without: a seed-era save writes the trading state (read at revision N), then
+ * the whole balance file without the service's key, and the first decides.
+ */
+async function judgeBalances({ stores, journal, legacy, log, now }: OutsideDeps, current: Snapshot, seen: Seen[]) {
+  const valid = seen.filter((s): s is ValidSeen => s.observation.state.status === 'valid').map((s) => ({ ...s, state: s.observation.state as ValidSeen['state'] }));
+  valid.sort((a, b) => Number(a.state.revision === null) - Number(b.state.revision === null) || a.state.mtimeMs - b.state.mtimeMs);
+  const withRevision = new Set(valid.filter((v) => v.state.revision !== null).map((v) => v.store.name));
+
+  let snapshot = current;
+  const entries: JournalEntry[] = [];
+  const staleRefused: string[] = [];
+  for (const { store, state } of valid) {
+    const file = store.name;
+    const write = { balance: state.balance, revision: state.revision, mtimeMs: state.mtimeMs };
+    const twin = state.revision === null ? (legacy.sameSaveAs(file, write) ?? stores.find((s) => s.name !== file && withRevision.has(s.name))?.name) : undefined;
+    if (twin !== undefined) {
+      legacy.record(file, write);
+      log.info({ file, balance: formatAmount(state.balance), sameSaveAs: twin }, 'the same legacy save arrived in both files: counted once');
+      continue;
+    }
+    const history = state.revision !== null && state.revision < snapshot.revision ? await journal.writeBackHistory(state.revision, file) : null;
+    const verdict = judgeLegacyWrite(state, snapshot, { lastWritten: legacy.lastWritten(file, state.revision), history });
+    legacy.record(file, write);
+    const details = { file, fileRevision: state.revision, revision: snapshot.revision, fileBalance: formatAmount(state.balance), balance: formatAmount(snapshot.balance) };
+    if (verdict.kind === 'unchanged') {
+      if (state.balance === snapshot.balance) continue;
+      // The file keeps its other fields; the save that follows writes the current balance back into it.
+      log.warn({ ...details, reason: verdict.reason }, 'refused a stale write-back: kept the current balance and adopted the other fields');
+      staleRefused.push(file);
+      continue;
+    }
+    if (verdict.balance === snapshot.balance) continue;
+    const reason = verdict.kind === 'adopt' ? undefined : verdict.reason;
+    const adopted = adoptExternal(snapshot, verdict.balance, file, new Date(now()).toISOString(), reason);
+    if (verdict.kind === 'adopt') {
+      log.info({ ...details, revision: adopted.snapshot.revision, reason: verdict.reason }, 'adopted an outside edit');
+    } else {
+      const booking = { ...details, basedOn: verdict.basedOn, difference: formatAmount(verdict.difference), knew: formatAmount(verdict.knew), result: formatAmount(verdict.balance) };
+      if (verdict.kind === 'book') log.info(booking, 'a legacy booking: its difference applied on top of the current balance');
+      else log.warn(booking, 'a legacy booking would take the balance out of range: adopted as written');
+    }
+    snapshot = adopted.snapshot;
+    entries.push(adopted.entry);
+  }
+  return { snapshot, entries, staleRefused };
 }

@@ -27,8 +27,14 @@ export interface Observation {
   state: FileState;
   /** The file is the service's own last write, byte for byte. */
   isOwnWrite: boolean;
-  /** A quarantined copy that a stalled writer finished, put back in the file's place before this read. */
-  restoredFrom?: string;
+}
+
+/** Writes that other processes made into versions of the file the service had already replaced. */
+export interface StrayWrites {
+  /** Whole writes (a stalled writer that finished, a write that met a rename), oldest first. */
+  finished: Observation[];
+  /** `.corrupt-` copies made of writes still broken when their window ended: real garbage. */
+  kept: string[];
 }
 
 /** A store refuses to write over a version of its file that it has not read: another process just wrote it. */
@@ -42,18 +48,43 @@ export class FileChangedError extends Error {
 /** A new version of a file, fsynced and waiting to take the file's place. */
 export interface PreparedWrite {
   /**
-   * Puts it in place (a rename, durable once the folder is synced). Throws FileChangedError, changing
-   * nothing, when the file is no longer the version last read or written: an outside edit is adopted, not overwritten.
+   * The last look before the rename: throws FileChangedError, changing nothing, when the file is no
+   * longer the version last read or written (an outside edit is adopted, not overwritten). A save
+   * looks at every file before it renames any, so that a race costs a retry, never a rollback.
+   * `overwrite`: a save that raced too often in a row puts its version in place all the same; the
+   * outside edit stays in the version it replaces, and is merged from there (strayWrites).
    */
+  lastLook(options?: { overwrite?: boolean }): Promise<void>;
+  /** Puts it in place (a rename, durable once the folder is synced); takes the last look first unless it was taken. */
   commit(): Promise<void>;
   /** Throws it away: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
   /**
    * After commit(): puts the file's previous version back, as it was (an outside edit it held stays,
-   * to be adopted again); a file that did not exist gets `fallback`. Durable once the folder is synced.
+   * to be adopted again); a file that did not exist gets `fallback`. A file another process has
+   * written since holds nothing of this write to take back: it is left to be adopted. Durable once
+   * the folder is synced.
    */
   revert(fallback: BalanceRecord): Promise<void>;
 }
+
+/** A file could not be read or written (disk full, read-only, a folder in its place): a fault, not a race. */
+export class FileFaultError extends Error {
+  constructor(
+    readonly file: string,
+    readonly fault: unknown,
+  ) {
+    super(`${file}: ${(fault as Error)?.message ?? String(fault)}`);
+    this.name = 'FileFaultError';
+  }
+}
+
+/** Rethrows a store's failure naming its file (a fault); a race stays a race, to be tried again. */
+export const asFileFault =
+  (file: string) =>
+  (error: unknown): never => {
+    throw error instanceof FileChangedError || error instanceof FileFaultError ? error : new FileFaultError(file, error);
+  };
 
 export interface BalanceStore {
   /** The file's name inside the data folder (configurable). */
@@ -61,19 +92,30 @@ export interface BalanceStore {
   readonly role: FileRole;
   /** Reads the file as it is now; a file that does not parse is re-read once it stops changing. */
   read(): Promise<Observation>;
-  /** Cheap check (stat) whether the file differs from the version last read or written. */
+  /** Cheap check (stat) whether the file differs from the version last read or written, or a replaced version was written to. */
   hasChanged(): Promise<boolean>;
+  /**
+   * Writes other processes made into versions the service replaced: a stalled writer finishing in a
+   * version that was healed over, or a write that landed between the last look and the rename.
+   * Their fields are taken over when newer; the file is rewritten at the next save.
+   */
+  strayWrites(): Promise<StrayWrites>;
   /**
    * The first half of an atomic write of `record`, keeping every field the service does not own:
    * its new version, fsynced beside the file, not yet visible.
    */
   prepare(record: BalanceRecord): Promise<PreparedWrite>;
-  /** Renames a corrupt file aside; returns the new name. */
-  quarantine(): Promise<string>;
-  /** The last version seen (read or written): its balance if valid, and its mtime. */
+  /**
+   * Keeps the bytes of the version now in place as `<file>.corrupt-<UTC timestamp>` in the data
+   * folder, before the service overwrites it; returns the copy's name. Nothing is moved.
+   */
+  keepCopy(): Promise<string>;
+  /** The last version seen (read or written): its balance if valid and current (null: to be rewritten), and its mtime. */
   lastSeen(): { balance: Amount | null; mtimeMs: number | null };
   /** Every field of the last valid object read or written, the service's own key left out. */
   fields(): Readonly<Record<string, unknown>>;
+  /** Lets go of what it holds open (the service is closing). */
+  close?(): void;
 }
 
 export interface JournalEntry {

@@ -9,6 +9,8 @@ export type FileState =
   | { status: 'missing' }
   | { status: 'corrupt'; reason: string }
   | { status: 'no-balance'; revision: number | null }
+  /** A `balance` is there but cannot be read (`"12,000.50"`, an array): never overwritten without a copy. */
+  | { status: 'unreadable'; reason: string; revision: number | null }
   | { status: 'valid'; balance: Amount; mtimeMs: number; revision: number | null };
 
 /** The journal's last entry: the change the service last decided on, with its time. */
@@ -93,7 +95,7 @@ export function reconcile({ files, journal, initialBalance, nowMs }: ReconcileIn
   const future = candidates.filter((c) => c.future).map(({ source, timeMs }) => ({ source, timeMs }));
 
   if (candidates.length === 0) {
-    const corrupt = files.filter(({ state }) => state.status === 'corrupt').map(({ name }) => name);
+    const corrupt = files.filter(({ state }) => state.status === 'corrupt' || state.status === 'unreadable').map(({ name }) => name);
     if (corrupt.length > 0) return { action: 'refuse', corrupt };
     return {
       action: 'start',

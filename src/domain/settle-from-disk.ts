@@ -16,6 +16,8 @@ export interface SettleDeps {
   initialBalance: Amount;
   log: Log;
   now: () => number;
+  /** Files whose last write failed: rewritten even if they hold the balance, to see that they can be. */
+  faulty?: ReadonlySet<string>;
 }
 
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
@@ -42,10 +44,11 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
 
   const quarantined: string[] = [];
   for (const { store, state } of files) {
-    if (state.status !== 'corrupt') continue;
-    const aside = await store.quarantine();
+    // A corrupt file, or a balance that cannot be read, is never overwritten without a copy of it.
+    if (state.status !== 'corrupt' && state.status !== 'unreadable') continue;
+    const copy = await store.keepCopy();
     quarantined.push(store.name);
-    log.error({ file: store.name, reason: state.reason, movedTo: aside }, 'quarantined a corrupt file');
+    log.error({ file: store.name, reason: state.reason, copy }, state.status === 'corrupt' ? 'quarantined a corrupt file' : 'kept a copy of a file whose balance cannot be read');
   }
   for (const { name, state } of files.filter(({ name }) => decision.stale.includes(name))) {
     if (state.status !== 'valid' || !head) continue;
@@ -72,14 +75,15 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
     const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
     await journal.append([entry]);
   }
-  // Both files, always: a file's future mtime must not outlive this start and win the next one.
+  // Both files, always: a file's future mtime must not outlive this start and win the next one (and a
+  // file whose write failed is seen to work again).
   await rewrite(stores, toRecord(snapshot));
   await syncFolder();
   log.info({ balance: formatAmount(snapshot.balance), revision: snapshot.revision, winner: decision.winner, reason: decision.reason }, 'balance reconciled');
   return { snapshot, quarantined, staleRefused: decision.stale };
 }
 
-const reasonOf = (state: FileState) => (state.status === 'corrupt' ? state.reason : 'unreadable');
+const reasonOf = (state: FileState) => (state.status === 'corrupt' || state.status === 'unreadable' ? state.reason : 'unreadable');
 
 function describe(state: FileState) {
   return state.status === 'valid'

@@ -2,6 +2,14 @@
 
 import type { Request, Response } from 'express';
 
+/**
+ * What a client may leave unread in the service's own buffer before it is dropped (it reconnects by
+ * itself, `retry:` 1 s, and gets the current balance at once). The kernel's socket buffers fill first
+ * (a few MB per connection on Linux), so a client is dropped only once it has stopped reading for
+ * good; this bounds what it costs the service, whatever the number of events.
+ */
+export const MAX_UNSENT_BYTES = 256 * 1024;
+
 export class EventStream {
   private readonly clients = new Set<Response>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -10,6 +18,8 @@ export class EventStream {
     heartbeatMs = 15_000,
     /** Told the number of connected clients whenever it changes. */
     private readonly onClients: (count: number) => void = () => {},
+    /** Told when a client that stopped reading is dropped. */
+    private readonly onDropped: (unsentBytes: number) => void = () => {},
   ) {
     this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), heartbeatMs);
     this.heartbeat.unref();
@@ -50,7 +60,17 @@ export class EventStream {
   }
 
   private broadcast(text: string): void {
-    for (const res of this.clients) res.write(text);
+    for (const res of this.clients) {
+      if (res.writableLength <= MAX_UNSENT_BYTES) {
+        res.write(text);
+        continue;
+      }
+      // It stopped reading: what it has not read would otherwise grow with every event, without bound.
+      this.clients.delete(res);
+      this.onClients(this.clients.size);
+      this.onDropped(res.writableLength);
+      res.destroy();
+    }
   }
 }
 

@@ -1,10 +1,12 @@
 // GET /balance-sync/: the operator page, static files served by the service itself.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { Router, type Response } from 'express';
+import { Router, type Response } from 'express';
+import { noneMatchHits } from './conditional.ts';
 
 const BASE = '/balance-sync';
 
@@ -41,7 +43,10 @@ function setPageHeaders(res: Response): void {
 export function operatorPage(): Router {
   const router = Router();
   const pageDir = join(projectRoot(), 'src', 'operator-page');
-  const vendor = vendorFiles();
+  // The page is a fixed set of plain files: only these are served, by name, nothing else on disk.
+  const files = new Map<string, string>([['/', join(pageDir, 'index.html')]]);
+  for (const name of readdirSync(pageDir)) if (!name.startsWith('.')) files.set(`/${name}`, join(pageDir, name));
+  for (const [name, path] of vendorFiles()) files.set(`/vendor/${name}`, path);
 
   // One address for the page, with the slash. The mount (and the app's canonical paths) drop a
   // trailing slash from req.url, so it is read from the original URL.
@@ -51,17 +56,25 @@ export function operatorPage(): Router {
     res.redirect(301, `${BASE}/${query === undefined ? '' : `?${query}`}`);
   });
 
-  router.get('/vendor/:file', (req, res, next) => {
-    const file = vendor.get(req.params.file);
-    if (!file) return next();
+  // Anything that is not a page file falls through to the JSON 404; other methods fall through too.
+  router.get(/.*/, async (req, res, next) => {
+    const file = files.get(req.path);
+    const stats = file === undefined ? null : await stat(file).catch(() => null);
+    if (file === undefined || !stats?.isFile()) return next();
     setPageHeaders(res);
-    res.sendFile(file, (error) => {
+    // The service evaluates If-None-Match itself, as on the API routes (RFC 9110 §13.1.2): send's own
+    // check defers to `fresh`, which answers 200 to any request carrying Cache-Control: no-cache,
+    // and fetch() sends that with every conditional request.
+    const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+    res.setHeader('ETag', etag);
+    if (noneMatchHits(req, etag)) {
+      res.statusCode = 304;
+      return void res.end();
+    }
+    res.sendFile(file, { etag: false, dotfiles: 'allow' }, (error) => {
       // An aborted download is the client's business; anything else is ours to report.
       if (error && !res.headersSent) next(error);
     });
   });
-
-  // Anything that is not a page file falls through to the JSON 404; other methods fall through too.
-  router.use(express.static(pageDir, { index: 'index.html', redirect: false, dotfiles: 'ignore', setHeaders: setPageHeaders }));
   return router;
 }

@@ -65,8 +65,12 @@ export class Metrics {
       this.filesAgree.set(service.health().files_agree ? 1 : 0);
     };
     service.on('change', showBalance);
-    // Readiness is the service's and the journal's: read it whole, whichever of the two changed.
-    service.on('readiness', () => this.ready.set(service.health().ready ? 1 : 0));
+    // Readiness is the service's and the journal's: read it whole, whichever of the two changed. A
+    // file that cannot be written is not ready and does not agree: the scrape says what /health says.
+    service.on('readiness', () => {
+      this.ready.set(service.health().ready ? 1 : 0);
+      this.filesAgree.set(service.health().files_agree ? 1 : 0);
+    });
     service.on('journal', (journal) => {
       this.journalOk.set(journal.ok ? 1 : 0);
       if (journal.ok && journal.recreated) this.journalRecreated.inc({ reason: journal.recreated.reason });

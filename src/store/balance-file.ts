@@ -1,68 +1,75 @@
-// Adapter over one legacy balance file: reads its balance, writes the keys the service owns,
-// and keeps every other byte of the file as it found it.
+// Adapter over one legacy balance file: reads what it holds (decoding: file-decoding.ts), writes the
+// keys the service owns into it atomically, keeps every other byte, and loses no write of another process.
 
-import { realpath } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { formatAmount, parseAmount, type Amount } from '../domain/amount.ts';
-import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite } from '../domain/ports.ts';
-import type { FileState } from '../domain/reconcile.ts';
-import { stageFile } from './durable-write.ts';
-import { JsonObjectText } from './json-object-text.ts';
-import { Quarantine } from './quarantine.ts';
-import { fingerprintOf, mtimeMsOf, readText, sameFingerprint, sameOwnership, type Fingerprint } from './text-file.ts';
+import { randomBytes } from 'node:crypto';
+import { realpath, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { formatAmount, type Amount } from '../domain/amount.ts';
+import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite, type StrayWrites } from '../domain/ports.ts';
+import { keepCorruptCopy } from './corrupt-copy.ts';
+import { mergeFields, same } from './field-merge.ts';
+import { decode, encode, isWhole, META_KEY, type Decoded, type FileShape } from './file-decoding.ts';
+import type { JsonObjectText } from './json-object-text.ts';
+import { stageOver } from './guarded-rename.ts';
+import { ReplacedVersions, type CorruptCopy } from './replaced-versions.ts';
+import { readSettled } from './settle.ts';
+import { fingerprintOf, mtimeMsOf, sameFingerprint, type Fingerprint } from './text-file.ts';
 
-/** The one top-level key the service adds to a file for itself. */
-export const META_KEY = '_balance_sync';
+export { balanceFileShape, META_KEY, tradingStateShape, type FileShape } from './file-decoding.ts';
 
-export interface FileShape {
-  role: FileRole;
-  /** The trading state must be an object; the balance file may be a bare legacy number. */
-  objectRequired: boolean;
-  /** Keys besides `balance` and META_KEY that the service owns, as raw JSON texts. */
-  ownedKeys(record: BalanceRecord): Record<string, string>;
-}
+/** Own writes whose fields are remembered: a legacy writer's read-modify-write spans a few saves at most. */
+const OWN_WRITES_KEPT = 32;
 
-/** The sidebar's file (`virtual_balance.json` by default). */
-export const balanceFileShape: FileShape = {
-  role: 'balance',
-  objectRequired: false,
-  ownedKeys: (record) => ({ last_updated: JSON.stringify(record.updatedAt) }),
-};
-
-/** The auto-trading panel's file (`auto_trading_state.json` by default). */
-export const tradingStateShape: FileShape = {
-  role: 'trading',
-  objectRequired: true,
-  ownedKeys: () => ({}),
-};
-
-// Only a file that does not parse waits: long enough for a slow legacy writer between two writes,
-// since quarantining a write in progress would lose it; bounded for one that never stops.
-const SETTLE_QUIET_MS = 250;
-const SETTLE_MAX_MS = 2_000;
-
-type Parsed = { state: FileState; doc: JsonObjectText | null; fields: Record<string, unknown> | null };
-
+/** What the service serves of the file: the fields it keeps, and what the version in place holds. */
 interface Known {
   doc: JsonObjectText | null;
   fields: Record<string, unknown>;
+  /**
+   * The fields served: those of a version on disk (the one in place, or an outside write read there).
+   * A stray write's fields are served once a write has put them in place — a crash before that would
+   * otherwise take back what had been shown.
+   */
+  served: Record<string, unknown>;
+  bom: boolean;
+  /** The balance of the version in place, if valid. */
   balance: Amount | null;
+  /** The whole text of the version in place (null: there was no file). */
   text: string | null;
-  ownText: string | null;
+  /**
+   * Writes found in replaced versions that the version in place does not hold yet: offered again at
+   * every look (a batch sent round again judges them again) until a write of the file places them.
+   */
+  strays: Observation[];
 }
 
 export class BalanceFile implements BalanceStore {
   readonly name: string;
   readonly role: FileRole;
-  private doc: JsonObjectText | null = null;
-  private docFields: Record<string, unknown> = {};
+  private known: Known = { doc: null, fields: {}, served: {}, bom: false, balance: null, text: null, strays: [] };
+  /** The version in place as last read or written: the last look before a rename compares with it. */
   private seen: Fingerprint | null = null;
-  private seenBalance: Amount | null = null;
+  /** The service's own last write, byte for byte: reading it back is no outside edit. */
   private ownText: string | null = null;
-  /** The whole text of the version last read or written (null: there was no file). */
-  private text: string | null = null;
-  private readonly quarantined: Quarantine;
+  /** The time of the outside version the fields came from: an older stray write does not take them over. */
+  private fieldsAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The service's own recent writes, by the id each carries (`_balance_sync.write`): their order and
+   * fields, what a writer that read one of them saw. Not by revision: a write that changes no balance
+   * (a heal, a merge) keeps the revision, so a revision does not name one version.
+   */
+  private readonly ownWrites = new Map<string, { order: number; fields: Readonly<Record<string, unknown>> }>();
+  private writes = 0;
+  /**
+   * Fields a stray write changed, with the order of the first own write that holds them (Infinity
+   * until one does): a writer that read an older version never saw them.
+   */
+  private readonly strayKeys = new Map<string, number>();
+  /** A `.corrupt-` copy of the version in place, handed on with it when a rename replaces it. */
+  private copyOfCurrent: CorruptCopy | null = null;
+  /** Copies of writes that finished after all: removed once the file holds what they held. */
+  private mergedCopies: string[] = [];
+  private readonly replaced = new ReplacedVersions();
+  private readonly dir: string;
   /** Where the file really is: writes replace the file a symlink points to, not the link. */
   private realPath: string;
 
@@ -72,172 +79,145 @@ export class BalanceFile implements BalanceStore {
   ) {
     this.name = basename(path);
     this.role = shape.role;
-    this.quarantined = new Quarantine((text) => 'value' in this.decode(text));
+    this.dir = dirname(path);
     this.realPath = path;
   }
 
   async read(): Promise<Observation> {
-    // A stalled writer that finished in a quarantined copy: its write is the file's newest version.
-    const restoredFrom = await this.quarantined.restoreFinished(async () => !(await this.targetChanged()));
-    let observed = await this.readOnce();
-    if (observed.state.status === 'corrupt') {
-      // Legacy writers truncate then write: give a half-written file the chance to finish.
-      await this.settle();
-      observed = await this.readOnce();
+    this.realPath = await realpath(this.path).catch(() => this.path);
+    const read = await readSettled(this.path, (text) => isWhole(this.shape, text));
+    const sameVersion = read !== null && this.seen !== null && read.fingerprint.ino === this.seen.ino;
+    this.seen = read?.fingerprint ?? null;
+    if (!read) {
+      this.known = { ...this.known, balance: null, text: null };
+      return { state: { status: 'missing' }, isOwnWrite: false };
     }
-    return restoredFrom ? { ...observed, restoredFrom } : observed;
+    const decoded = decode(this.shape, read.text, mtimeMsOf(read.fingerprint));
+    const isOwnWrite = read.text === this.ownText;
+    this.known = { ...this.known, balance: decoded.state.status === 'valid' ? decoded.state.balance : null, text: read.text };
+    if (!isOwnWrite) this.takeFields(decoded, mtimeMsOf(read.fingerprint));
+    if (this.known.strays.length === 0) this.known.served = this.known.fields;
+    // A half-written file copied aside, then finished in place before it was healed: nothing corrupt to keep.
+    if (this.copyOfCurrent?.removable && sameVersion && decoded.state.status !== 'corrupt') {
+      await unlink(join(this.dir, this.copyOfCurrent.name)).catch(() => {});
+      this.copyOfCurrent = null;
+    }
+    if (!sameVersion) this.copyOfCurrent = null;
+    return { state: decoded.state, isOwnWrite };
   }
 
   async hasChanged(): Promise<boolean> {
-    return (await this.targetChanged()) || (await this.quarantined.changed());
+    return !sameFingerprint(await fingerprintOf(this.path), this.seen) || (await this.replaced.changed());
+  }
+
+  async strayWrites(): Promise<StrayWrites> {
+    const { finished, kept } = await this.replaced.collect(
+      (text) => isWhole(this.shape, text),
+      (bytes) => keepCorruptCopy(this.dir, this.name, { bytes }),
+    );
+    const found = finished.map(({ text, fingerprint, copy }): Observation => {
+      const decoded = decode(this.shape, text, mtimeMsOf(fingerprint));
+      for (const [key, value] of Object.entries(decoded.fields ?? {})) if (!same(value, this.known.fields[key])) this.strayKeys.set(key, Number.POSITIVE_INFINITY);
+      this.takeFields(decoded, mtimeMsOf(fingerprint));
+      if (copy?.removable) this.mergedCopies.push(copy.name);
+      return { state: decoded.state, isOwnWrite: false };
+    });
+    // The version in place does not hold these writes: the next save writes them (their balances as judged).
+    this.known = { ...this.known, strays: [...this.known.strays, ...found] };
+    return { finished: this.known.strays, kept };
   }
 
   async prepare(record: BalanceRecord): Promise<PreparedWrite> {
+    const writeId = randomBytes(6).toString('base64url');
     const owned = {
       balance: formatAmount(record.balance),
       ...this.shape.ownedKeys(record),
-      [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt }),
+      [META_KEY]: JSON.stringify({ revision: record.revision, updated_at: record.updatedAt, write: writeId }),
     };
-    const doc = this.doc ? this.doc.with(owned) : JsonObjectText.create(owned);
-    const before = this.known();
-    const write = await this.stage(doc.text, () => this.remember({ ...before, doc, text: doc.text, ownText: doc.text, balance: record.balance }));
+    const { doc, text } = encode(this.known.doc, owned, this.known.bom);
+    const before = { known: this.known, ownText: this.ownText };
+    const write = await this.stage(text, () => {
+      this.known = { ...this.known, doc, text, balance: record.balance, strays: [], served: this.known.fields };
+      this.ownText = text;
+      const order = ++this.writes;
+      this.ownWrites.set(writeId, { order, fields: this.known.fields });
+      for (const [key, since] of this.strayKeys) if (since === Number.POSITIVE_INFINITY) this.strayKeys.set(key, order);
+      if (this.ownWrites.size > OWN_WRITES_KEPT) this.ownWrites.delete(this.ownWrites.keys().next().value as string);
+      // Every write a removable copy held is in the file now.
+      for (const copy of this.mergedCopies.splice(0)) void unlink(join(this.dir, copy)).catch(() => {});
+    });
     return {
       ...write,
       revert: async (fallback) => {
-        // The file's own previous text: an outside edit it held is read (and adopted) again, not lost.
-        if (before.text === null) return (await this.prepare(fallback)).commit();
-        await (await this.stage(before.text, () => this.remember(before))).commit();
+        try {
+          // The file's own previous text: an outside edit it held is read (and adopted) again, not lost.
+          if (before.known.text === null) return await (await this.prepare(fallback)).commit();
+          await (
+            await this.stage(before.known.text, () => {
+              ({ known: this.known, ownText: this.ownText } = before);
+            })
+          ).commit();
+        } catch (error) {
+          // Another process wrote the file since: nothing of this write is left in it to take back.
+          if (!(error instanceof FileChangedError)) throw error;
+          ({ known: this.known, ownText: this.ownText } = before);
+        }
       },
     };
   }
 
-  async quarantine(): Promise<string> {
-    const aside = await this.quarantined.moveAside(this.realPath);
-    this.seen = null;
-    this.seenBalance = null;
-    this.text = null;
-    return aside;
+  async keepCopy(): Promise<string> {
+    // Looked at again (a batch sent round again): the copy of this version is kept already.
+    if (this.copyOfCurrent) return this.copyOfCurrent.name;
+    const name = await keepCorruptCopy(this.dir, this.name, { path: this.realPath });
+    // A broken version may be a write in progress: its copy goes once the write is whole.
+    // An unreadable balance is a whole write: its copy stays.
+    const broken = this.known.text === null || !isWhole(this.shape, this.known.text);
+    this.copyOfCurrent = { name, removable: broken };
+    this.known = { ...this.known, balance: null };
+    return name;
   }
 
   lastSeen(): { balance: Amount | null; mtimeMs: number | null } {
-    return { balance: this.seenBalance, mtimeMs: this.seen ? mtimeMsOf(this.seen) : null };
+    return { balance: this.known.strays.length > 0 ? null : this.known.balance, mtimeMs: this.seen ? mtimeMsOf(this.seen) : null };
   }
 
   fields(): Readonly<Record<string, unknown>> {
-    return this.docFields;
+    return this.known.served;
   }
 
-  /** A new text, fsynced beside the file; in place only after a last look finds the file as last seen. */
-  private async stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
-    const staged = await stageFile(this.realPath, text, this.seen);
-    return {
-      commit: async () => {
-        // An outside edit since the last read must be adopted, not overwritten.
-        const now = await fingerprintOf(this.path);
-        if (!sameFingerprint(now, this.seen)) {
-          await staged.discard();
-          throw new FileChangedError(this.name);
-        }
-        // Someone changed only its mode or owner since it was read: the new version keeps theirs.
-        const reowned = now && this.seen && !sameOwnership(now, this.seen) ? now : null;
-        try {
-          if (reowned) await staged.own(reowned);
-          await staged.commit();
-        } catch (error) {
-          await staged.discard();
-          throw error;
-        }
-        const { mode, uid, gid } = reowned ?? staged.fingerprint;
-        this.seen = { ...staged.fingerprint, mode, uid, gid };
-        placed();
-      },
-      discard: () => staged.discard(),
-    };
+  /** Lets go of the replaced versions it holds open. */
+  close(): void {
+    this.replaced.releaseAll();
   }
 
-  /** What the store knows of the file's current version. */
-  private known(): Known {
-    return { doc: this.doc, fields: this.docFields, balance: this.seenBalance, text: this.text, ownText: this.ownText };
-  }
-
-  private remember(known: Known): void {
-    ({ doc: this.doc, fields: this.docFields, balance: this.seenBalance, text: this.text, ownText: this.ownText } = known);
-  }
-
-  private async targetChanged(): Promise<boolean> {
-    return !sameFingerprint(await fingerprintOf(this.path), this.seen);
-  }
-
-  private async readOnce(): Promise<Observation> {
-    this.realPath = await realpath(this.path).catch(() => this.path);
-    const read = await readText(this.path);
-    this.seen = read?.fingerprint ?? null;
-    this.seenBalance = null;
-    this.text = read?.text ?? null;
-    if (!read) return { state: { status: 'missing' }, isOwnWrite: false };
-
-    const isOwnWrite = read.text === this.ownText;
-    const { state, doc, fields } = this.parse(read.text, read.fingerprint);
-    if (state.status === 'valid') this.seenBalance = state.balance;
-    if (doc && fields) {
-      this.doc = doc;
-      this.docFields = fields;
+  /**
+   * The fields of an outside version: newest wins — except over fields a stray write brought in that
+   * its writer never saw (it read an older own version, still remembered): those are merged (field-merge.ts).
+   */
+  private takeFields(decoded: Decoded, mtimeMs: number): void {
+    if (!decoded.doc || !decoded.fields) return;
+    const base = decoded.writeId === null ? undefined : this.ownWrites.get(decoded.writeId);
+    const unseen = new Set([...this.strayKeys].filter(([, since]) => base === undefined || since > base.order).map(([key]) => key));
+    for (const [key, since] of this.strayKeys) if (base !== undefined && since <= base.order) this.strayKeys.delete(key);
+    if (base !== undefined && unseen.size > 0 && this.known.doc) {
+      const { doc, fields } = mergeFields({ doc: this.known.doc, fields: this.known.fields }, base.fields, { doc: decoded.doc, fields: decoded.fields }, unseen);
+      this.known = { ...this.known, doc, fields, bom: decoded.bom };
+      this.fieldsAt = Math.max(this.fieldsAt, mtimeMs);
+      return;
     }
-    return { state, isOwnWrite };
+    if (mtimeMs < this.fieldsAt) return;
+    this.known = { ...this.known, doc: decoded.doc, fields: decoded.fields, bom: decoded.bom };
+    this.fieldsAt = mtimeMs;
   }
 
-  /** The file's JSON value, or why it is corrupt: not JSON, or (the trading state) not an object. */
-  private decode(text: string): { value: unknown } | { corrupt: string } {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      return { corrupt: `not JSON (${(error as Error).message})` };
-    }
-    return this.shape.objectRequired && !isObject(value) ? { corrupt: 'not a JSON object' } : { value };
+  /** A new text, fsynced beside the file, put in place by guarded-rename.ts. */
+  private stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
+    const at = () => ({ name: this.name, path: this.realPath, seen: this.seen, copy: this.copyOfCurrent });
+    return stageOver(at, this.replaced, text, (seen) => {
+      this.seen = seen;
+      this.copyOfCurrent = null;
+      placed();
+    });
   }
-
-  private parse(text: string, fingerprint: Fingerprint): Parsed {
-    const decoded = this.decode(text);
-    if ('corrupt' in decoded) return { state: { status: 'corrupt', reason: decoded.corrupt }, doc: null, fields: null };
-    const { value } = decoded;
-    if (!isObject(value)) {
-      // The legacy balance file may hold a bare number.
-      const bare = parseAmount(value, { round: true });
-      const state: FileState = bare.ok
-        ? { status: 'valid', balance: bare.value, mtimeMs: mtimeMsOf(fingerprint), revision: null }
-        : { status: 'no-balance', revision: null };
-      return { state, doc: null, fields: null };
-    }
-
-    const { [META_KEY]: meta, ...fields } = value;
-    const revision = revisionOf(meta);
-    const balance = parseAmount(fields.balance, { round: true });
-    const state: FileState = balance.ok
-      ? { status: 'valid', balance: balance.value, mtimeMs: mtimeMsOf(fingerprint), revision }
-      : { status: 'no-balance', revision };
-    return { state, doc: JsonObjectText.index(text), fields };
-  }
-
-  /** Waits until the file has not changed for a short quiet period (or a bounded time has passed). */
-  private async settle(): Promise<void> {
-    let last = await fingerprintOf(this.path);
-    let quietSince = Date.now();
-    const deadline = quietSince + SETTLE_MAX_MS;
-    while (Date.now() - quietSince < SETTLE_QUIET_MS && Date.now() < deadline) {
-      await sleep(20);
-      const now = await fingerprintOf(this.path);
-      if (!sameFingerprint(now, last)) {
-        last = now;
-        quietSince = Date.now();
-      }
-    }
-  }
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function revisionOf(meta: unknown): number | null {
-  const revision = (meta as { revision?: unknown } | null)?.revision;
-  return Number.isSafeInteger(revision) && (revision as number) >= 0 ? (revision as number) : null;
 }

@@ -31,6 +31,12 @@ export class JsonObjectText {
     return JsonObjectText.index(`{\n${body.join(',\n')}\n}\n`);
   }
 
+  /** The raw JSON text of a top-level key's value, as written; undefined when there is no such key. */
+  raw(key: string): string | undefined {
+    const span = this.layout.spans.get(key);
+    return span && this.text.slice(span.start, span.end);
+  }
+
   /** The same object with `values` (raw JSON texts) set; every other byte is untouched. */
   with(values: Record<string, string>): JsonObjectText {
     const { spans, insertAt, separator } = this.layout;

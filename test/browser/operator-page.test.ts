@@ -38,6 +38,21 @@ describe('serving the page', () => {
     expect((await request(app).get('/balance-sync/vendor/uPlot.min.css').expect(200)).headers['content-type']).toMatch(/^text\/css/);
   });
 
+  it.each(['/balance-sync/', '/balance-sync/operator.js', '/balance-sync/operator.css', '/balance-sync/vendor/uPlot.esm.js'])(
+    "answers fetch()'s conditional request for %s with 304: a list of tags, weak comparison, *, and no-cache is no obstacle (RFC 9110)",
+    async (path) => {
+      const etag = (await request(app).get(path).expect(200)).headers.etag as string;
+      expect(etag).toBeTruthy();
+      for (const header of [etag, `"older", ${etag}`, etag.replace(/^W\//, ''), '*']) {
+        const again = await request(app).get(path).set({ 'If-None-Match': header, 'Cache-Control': 'no-cache', Pragma: 'no-cache' }).expect(304);
+        expect(again.headers.etag).toBe(etag);
+        expect(again.headers['cache-control']).toBe('no-cache');
+      }
+      await request(app).head(path).set({ 'If-None-Match': etag, 'Cache-Control': 'no-cache' }).expect(304);
+      await request(app).get(path).set({ 'If-None-Match': '"older"', 'Cache-Control': 'no-cache' }).expect(200);
+    },
+  );
+
   it('leaves anything else, and every method but GET and HEAD, to the app (its JSON 404)', async () => {
     await request(app).get('/balance-sync/nothing-here.js').expect(404, { status: 'error' });
     await request(app).get('/balance-sync/vendor/uPlot.cjs.js').expect(404, { status: 'error' });

@@ -23,7 +23,7 @@ describe('amounts', () => {
 
   it.each([
     [-1, 'must be at least 0'],
-    ['abc', 'must be a number or a numeric string'],
+    ['abc', 'plain decimal'],
     ['', 'plain decimal'],
     ['1e3', 'plain decimal'],
     [0.123456789, 'at most 8 decimal places'],
@@ -37,10 +37,30 @@ describe('amounts', () => {
     expect(units(input)).toContain(message);
   });
 
+  it.each([' 5', '5 ', '+5', '5.', '.5', '00012', '012.5', '\u00a05', '5\u00a0', '1,000', '0x10', '1_000', '-5'])(
+    'takes no string from a client but a plain decimal: %j',
+    (input) => {
+      expect(units(input)).toMatch(/plain decimal|at least 0/);
+      if (input !== '-5') expect(units(input, { allowNegative: true })).toContain('plain decimal');
+    },
+  );
+
+  it('takes a minus sign on a delta only', () => {
+    expect(units('-25.50', { allowNegative: true })).toBe('-25.5');
+    expect(units('-25.50')).toContain('at least 0');
+  });
+
+  it('reads the legacy files leniently: spaces, a sign, an exponent', () => {
+    expect(units(' 15000.50 ', { lenient: true })).toBe('15000.5');
+    expect(units('+5', { lenient: true })).toBe('5');
+    expect(units('1.5e3', { lenient: true })).toBe('1500');
+    expect(units('12,000.50', { lenient: true })).toContain('numeric string');
+  });
+
   it('rounds the legacy writer float artefacts to 8 decimals when asked', () => {
-    expect(units(0.1 + 0.2, { round: true })).toBe('0.3');
-    expect(units('9989.760000000001', { round: true })).toBe('9989.76');
-    expect(units('0.123456785', { round: true })).toBe('0.12345679');
+    expect(units(0.1 + 0.2, { lenient: true })).toBe('0.3');
+    expect(units('9989.760000000001', { lenient: true })).toBe('9989.76');
+    expect(units('0.123456785', { lenient: true })).toBe('0.12345679');
     expect(units(0.1 + 0.2)).toContain('at most 8 decimal places');
   });
 

@@ -49,6 +49,7 @@ export class FaultyStore implements BalanceStore {
     };
     if (!failure) return { ...real, revert };
     return {
+      lastLook: (options) => real.lastLook(options),
       commit: async () => {
         await real.discard();
         throw failure.error;
@@ -57,8 +58,14 @@ export class FaultyStore implements BalanceStore {
       revert,
     };
   }
-  quarantine() {
-    return this.real.quarantine();
+  strayWrites() {
+    return this.real.strayWrites();
+  }
+  keepCopy() {
+    return this.real.keepCopy();
+  }
+  close() {
+    this.real.close?.();
   }
   lastSeen() {
     return this.real.lastSeen();

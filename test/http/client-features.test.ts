@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -111,6 +113,21 @@ describe('Idempotency-Key', () => {
   });
 });
 
+/** Connects to the event stream with a 4 KiB receive buffer, says so, and never reads. */
+const STALLED_READER = `
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(('127.0.0.1', int(sys.argv[1])))
+s.sendall(b'GET /virtual_balance/events HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n')
+print('sent', flush=True)
+time.sleep(60)
+`;
+const stopLater: (() => void)[] = [];
+afterEach(() => {
+  for (const stop of stopLater.splice(0)) stop();
+});
+
 describe('live updates', () => {
   async function listen(app: TestService['app']) {
     server = createServer(app).listen(0);
@@ -167,6 +184,44 @@ describe('live updates', () => {
     stream.close();
     await ended;
     expect(stream.size).toBe(0);
+  });
+
+  it('drops a client that stopped reading once more than MAX_UNSENT_BYTES wait for it, keeps serving the others, and lets it reconnect', async () => {
+    const app = await open();
+    const url = await listen(app);
+    const clientsNow = async () => Number(/^balance_sync_event_stream_clients (\d+)$/m.exec(await service!.metrics.text())?.[1]);
+    // A client that never reads, in a process of its own. Its small receive buffer turns off the
+    // kernel's autotuning, which would otherwise take up to ~30 MB on loopback before the service's
+    // own buffer holds a byte; the service's send buffer (up to 4 MB) still fills first.
+    const stalled = spawn('python3', ['-c', STALLED_READER, new URL(url).port], { stdio: ['ignore', 'pipe', 'inherit'] });
+    stopLater.push(() => stalled.kill('SIGKILL'));
+    await once(stalled.stdout, 'data'); // its request is sent
+    await vi.waitFor(async () => expect(await clientsNow()).toBe(1));
+    const reader = await connect(`${url}/virtual_balance/events`);
+    clients.push(reader);
+    await reader.next();
+    let received = 0;
+    let partial = '';
+    reader.response.on('data', (chunk: string) => {
+      const frames = (partial + chunk).split('\n\n');
+      partial = frames.pop() ?? '';
+      received += frames.filter((frame) => frame.includes('event: balance')).length;
+    });
+
+    const rssBefore = process.memoryUsage().rss;
+    const start = service!.balance.snapshot();
+    const total = 40_000; // ~6 MB of events
+    for (let i = 1; i <= total; i++) {
+      service!.balance.emit('change', { ...start, revision: start.revision + i });
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await vi.waitFor(async () => expect(await clientsNow()).toBe(1), { timeout: 5_000 }); // the reader only
+    await vi.waitFor(() => expect(received).toBe(total), { timeout: 10_000 });
+    expect((process.memoryUsage().rss - rssBefore) / 2 ** 20).toBeLessThan(64);
+
+    const again = await connect(`${url}/virtual_balance/events`);
+    clients.push(again);
+    expect(await again.next()).toMatchObject({ balance: 10000 });
   });
 
   it('serves 100 clients from one serialization per change', async () => {

@@ -67,6 +67,56 @@ describe('the built server, started as users start it', () => {
   });
 
   it.each([
+    [VB, '{"balance": "12,000.50"}'],
+    [VB, '[12000.5]'],
+    [VB, '"twelve thousand"'],
+    [VB, 'null'],
+    [ATS, '{"enabled": true, "balance": [12000.5]}'],
+  ])('refuses to start when %s holds only a balance it cannot read (%s), leaving the files alone', async (file, content) => {
+    const dir = await tempDir();
+    await writeFile(join(dir, file), content);
+    const result = await startExpectingFailure({ DATA_DIR: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(file);
+    expect(await readFile(join(dir, file), 'utf8')).toBe(content);
+    expect(await readdir(dir)).not.toContain(file === VB ? ATS : VB);
+    expect((await readdir(dir)).filter((f) => f.includes('corrupt'))).toEqual([]);
+  });
+
+  it('keeps a copy of a file whose balance it cannot read before it writes the balance into it, and keeps its other fields', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, ATS), { enabled: true, balance: 777 });
+    const unreadable = '{"balance": "12,000.50", "note": "typed by hand"}';
+    await writeFile(join(dir, VB), unreadable);
+    const server = await startServer({ DATA_DIR: dir });
+    expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(777);
+    const copy = (await readdir(dir)).find((n) => n.startsWith(`${VB}.corrupt-`));
+    expect(copy).toBeDefined();
+    expect(await readFile(join(dir, copy as string), 'utf8')).toBe(unreadable);
+    expect(await readJson(join(dir, VB))).toMatchObject({ balance: 777, note: 'typed by hand' });
+    expect(server.logs.some((l) => l.level === 50 && l.file === VB)).toBe(true);
+  });
+
+  it('starts from INITIAL_BALANCE when a file simply has no balance key, keeping its fields, with no copy', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, ATS), { enabled: true, symbol: 'ETHUSDT' });
+    const server = await startServer({ DATA_DIR: dir, INITIAL_BALANCE: '5000' });
+    expect((await json(`${server.url}/auto_trading/status`)).body.data).toMatchObject({ enabled: true, symbol: 'ETHUSDT', balance: 5000 });
+    expect((await readdir(dir)).filter((f) => f.includes('corrupt'))).toEqual([]);
+  });
+
+  it('reads a file that starts with a UTF-8 byte-order mark, and keeps the mark when it writes', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, ATS), '\uFEFF{\n  "enabled": true,\n  "balance": 4321\n}\n');
+    const server = await startServer({ DATA_DIR: dir });
+    expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(4321);
+    expect((await post(`${server.url}/virtual_balance`, { balance: 1234 })).status).toBe(200);
+    const text = await readFile(join(dir, ATS), 'utf8');
+    expect(text.startsWith('\uFEFF{')).toBe(true);
+    expect(JSON.parse(text.slice(1))).toMatchObject({ enabled: true, balance: 1234 });
+  });
+
+  it.each([
     [ATS, VB],
     [VB, ATS],
   ])('quarantines a corrupt %s beside itself and heals it from %s', async (corrupt, healthy) => {

@@ -1,4 +1,4 @@
-import { open as openFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, open as openFile, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,9 +77,11 @@ describe('edits by other processes', () => {
     const { app } = await open();
     const { revision } = await served(app);
     for (let i = 0; i < 10; i++) await request(app).post('/virtual_balance').send({ balance: 500 + i }).expect(200);
-    // Long enough for every watcher event, re-check and poll the writes caused to have run.
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    // The look the watcher makes after its events, made here and waited for: it finds nothing to adopt.
+    await service?.balance.syncIfChanged();
+    await service?.balance.sync();
     expect(await served(app)).toMatchObject({ balance: 509, revision: revision + 10 });
+    expect((await request(app).get('/virtual_balance/history?limit=20')).body.entries.filter((e: { source: string; revision: number }) => e.revision > revision && e.source !== 'api')).toEqual([]);
   });
 
   it.each([0, 5, 10, 20, 30, 40])('misses no outside edit landing %i ms after its own save', async (gapMs) => {
@@ -112,5 +114,32 @@ describe('edits by other processes', () => {
     await writeFileAtomic(join(dir, ATS), JSON.stringify({ balance: 10, added_by_trader: 'yes' }));
     await request(app).post('/virtual_balance').send({ balance: 20 }).expect(200);
     expect(await readJson(join(dir, ATS))).toMatchObject({ balance: 20, added_by_trader: 'yes' });
+  });
+
+  it('keeps a copy of an outside write whose balance cannot be read, adopts its other fields, and writes the balance back within 1 s', async () => {
+    const { dir, app } = await open({ enabled: false, balance: 100 });
+    const written = '{"enabled": true, "balance": "12,000.50"}';
+    await writeFile(join(dir, ATS), written);
+    await waitFor(async () => (await request(app).get('/auto_trading/status')).body.data?.enabled === true, 1_000, 'the other fields');
+    await waitFor(async () => (await readJson(join(dir, ATS))).balance === 100, 1_000, 'the balance written back');
+    const copy = (await readdir(dir)).find((n) => n.startsWith(`${ATS}.corrupt-`));
+    expect(copy).toBeDefined();
+    expect(await readFile(join(dir, copy as string), 'utf8')).toBe(written);
+    expect((await served(app)).balance).toBe(100);
+  });
+
+  it('writes through a balance file replaced by a symlink to a non-JSON file elsewhere: its bytes copied into the data folder, nothing outside renamed', async () => {
+    const { dir, app } = await open({ balance: 100 });
+    const outside = await tempDir();
+    const target = join(outside, 'notes.txt');
+    await writeFile(target, 'not JSON: somebody else\'s file');
+    await rm(join(dir, VB));
+    await symlink(target, join(dir, VB));
+    const { value: copy } = await waitFor(async () => (await readdir(dir)).find((n) => n.startsWith(`${VB}.corrupt-`)), 2_000, 'the copy');
+    await waitFor(async () => (await readJson(target).catch(() => ({}) as Record<string, unknown>)).balance === 100, 1_000, 'the balance written through');
+    expect(await readFile(join(dir, copy), 'utf8')).toBe("not JSON: somebody else's file");
+    expect(await readdir(outside)).toEqual(['notes.txt']);
+    expect((await lstat(join(dir, VB))).isSymbolicLink()).toBe(true);
+    expect((await served(app)).balance).toBe(100);
   });
 });

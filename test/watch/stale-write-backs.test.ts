@@ -84,13 +84,15 @@ describe('stale write-backs by a legacy process that cached the trading state', 
     await waitFor(async () => (await readJson(join(dir, ATS))).balance === 20000, 1_000, 'the balance written back');
   });
 
-  it('adopts a write-back whose balance differs from its revision\'s: a deliberate change', async () => {
+  it('books a write-back whose balance differs from its revision\'s: its difference, on top of the change acknowledged since', async () => {
     const { dir, app } = await open({ enabled: false, balance: 1000 });
     const cached = await readJson(join(dir, ATS));
     await request(app).post('/virtual_balance').send({ balance: 5000 }).expect(200);
     await legacyDump(join(dir, ATS), { ...cached, balance: 777, enabled: true });
-    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 777, 1_000, 'the deliberate balance');
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 4777, 1_000, 'the booking of -223');
     expect((await request(app).get('/virtual_balance')).body.revision).toBe(3);
+    const [entry] = (await request(app).get('/virtual_balance/history?limit=1')).body.entries;
+    expect(entry).toMatchObject({ source: `external:${ATS}`, balance: 4777, previous: 5000, reason: expect.stringContaining('revision 1') });
   });
 
   it('adopts a write-back without the service\'s revision (a hand edit)', async () => {

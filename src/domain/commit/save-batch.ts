@@ -3,6 +3,7 @@
 
 import type { Amount } from '../amount.ts';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
+import type { LegacyWrites } from '../legacy-writes.ts';
 import { observeOutsideEdits, type OutsideEdits } from '../outside-edits.ts';
 import type { BalanceStore, JournalPort, Log } from '../ports.ts';
 import { planBatch, type Outcome, type Remembered } from './plan.ts';
@@ -13,6 +14,7 @@ export interface SaveDeps extends WriteDeps {
   stores: readonly BalanceStore[];
   journal: JournalPort;
   initialBalance: Amount;
+  legacy: LegacyWrites;
   log: Log;
   now: () => number;
 }
@@ -36,6 +38,8 @@ export interface Saved<Job> {
   quarantined: string[];
   /** Something was to be written: a change, an adopted balance, a file to heal. */
   wrote: boolean;
+  /** Why it failed (`failed`, `inconsistent`): the caller logs it, once per fault. */
+  failure?: unknown;
 }
 
 const nothingOutside = (snapshot: Snapshot): OutsideEdits => ({ snapshot, entries: [], tradingMoved: false, staleRefused: [], quarantined: [] });
@@ -44,14 +48,24 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
   deps: SaveDeps,
   before: Snapshot,
   jobs: readonly Job[],
-  options: { rereadAll: boolean; remembered: (key: string) => Remembered | undefined },
+  options: {
+    rereadAll: boolean;
+    /** Someone asked for a look at the files (the watcher saw a change): the batch looks before it plans. */
+    look: boolean;
+    /** Files whose last write failed: written again, so that a fault that is gone is seen to be gone. */
+    retry: ReadonlySet<string>;
+    /** Put the new versions in place even over an outside edit met at the last look (see PreparedWrite). */
+    overwrite?: boolean;
+    remembered: (key: string) => Remembered | undefined;
+  },
 ): Promise<Saved<Job>> {
   let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [], wrote: false };
   try {
     // A batch of changes skips the look at the files: each file gets a last look before its rename
     // anyway, and an outside edit found there sends the batch round again on top of it (`raced`).
     // That look costs every save a round trip; an outside edit costs a retry, rarely.
-    const outside = jobs.length > 0 && !options.rereadAll ? nothingOutside(before) : await observeOutsideEdits(deps, before, options.rereadAll);
+    const looks = options.rereadAll || options.look || jobs.length === 0;
+    const outside = looks ? await observeOutsideEdits(deps, before, options.rereadAll) : nothingOutside(before);
     const plan = planBatch(outside.snapshot, jobs, { initialBalance: deps.initialBalance, at: new Date(deps.now()).toISOString(), remembered: options.remembered });
     saved = {
       ...saved,
@@ -64,18 +78,15 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
     };
     const requested = plan.entries.length > 0;
     // A request rewrites both files; otherwise only a file that no longer holds the balance (adopted from the other, healed, deleted).
-    const stores = deps.stores.filter((store) => requested || store.lastSeen().balance !== plan.snapshot.balance);
+    const stores = deps.stores.filter((store) => requested || store.lastSeen().balance !== plan.snapshot.balance || options.retry.has(store.name));
     saved.wrote = stores.length > 0 || outside.entries.length > 0;
-    await writeThrough(deps, { entries: [...outside.entries, ...plan.entries], stores, record: toRecord(plan.snapshot), before: toRecord(before) });
+    await writeThrough(deps, { entries: [...outside.entries, ...plan.entries], stores, record: toRecord(plan.snapshot), before: toRecord(before), overwrite: options.overwrite ?? false });
     return { ...saved, status: 'committed' };
   } catch (error) {
     if (isRace(error)) {
-      deps.log.info({ file: error.file }, 'a file changed while it was being saved; retrying on top of the outside edit');
+      deps.log.debug({ file: error.file }, 'a file changed while it was being saved; saving again on top of the outside edit');
       return { ...saved, status: 'raced' };
     }
-    const inconsistent = error instanceof RollbackFailedError;
-    deps.log.error({ err: inconsistent ? error.failure : error, revision: before.revision }, 'a save failed; rolled back');
-    if (inconsistent) deps.log.error({ err: error.rollbackFailure }, 'rollback failed; the service is unhealthy until the files can be reconciled');
-    return { ...saved, status: inconsistent ? 'inconsistent' : 'failed' };
+    return { ...saved, status: error instanceof RollbackFailedError ? 'inconsistent' : 'failed', failure: error };
   }
 }

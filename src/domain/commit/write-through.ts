@@ -1,7 +1,7 @@
 // Writing a decided change to disk: journal first in effect, both files after it, all durable before
 // anyone is answered — and, when any step fails, the disk put back as it was.
 
-import { FileChangedError, type BalanceRecord, type BalanceStore, type JournalEntry, type JournalPort, type PreparedWrite } from '../ports.ts';
+import { asFileFault, FileChangedError, FileFaultError, type BalanceRecord, type BalanceStore, type JournalEntry, type JournalPort, type PreparedWrite } from '../ports.ts';
 
 export interface WriteDeps {
   journal: Pick<JournalPort, 'append'>;
@@ -33,12 +33,12 @@ export const isRace = (error: unknown): error is FileChangedError => error insta
  */
 export async function writeThrough(
   deps: WriteDeps,
-  change: { entries: readonly JournalEntry[]; stores: readonly BalanceStore[]; record: BalanceRecord; before: BalanceRecord },
+  change: { entries: readonly JournalEntry[]; stores: readonly BalanceStore[]; record: BalanceRecord; before: BalanceRecord; overwrite?: boolean },
 ): Promise<void> {
   const { entries, stores, record, before } = change;
   const [journal, ...staging] = await Promise.allSettled([
     entries.length > 0 ? deps.journal.append(entries) : Promise.resolve(null),
-    ...stores.map((store) => store.prepare(record)),
+    ...stores.map((store) => store.prepare(record).catch(asFileFault(store.name))),
   ]);
   const undoJournal = journal.status === 'fulfilled' ? journal.value : null;
   const staged = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
@@ -46,9 +46,13 @@ export async function writeThrough(
   try {
     firstFailure([journal, ...staging]);
     if (entries.length > 0) await deps.afterStep?.('journal');
+    // Every file's last look before any rename: an outside edit found here sends the batch round
+    // again before anything is in place, so a race never needs a rollback (which another legacy write
+    // could race in turn). One landing after the look is kept by the rename itself (balance-file.ts).
+    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook({ overwrite: change.overwrite }).catch(asFileFault(store.name)))));
     const renames = await Promise.allSettled(
       staged.map(async ({ store, write }) => {
-        await write.commit();
+        await write.commit().catch(asFileFault(store.name));
         placed.push(write);
         await deps.afterStep?.(store.name);
       }),
@@ -72,19 +76,23 @@ export async function writeThrough(
 
 /** Writes `record` into each store at once (start-up); not yet durable until the folder is synced. */
 export async function rewrite(stores: readonly BalanceStore[], record: BalanceRecord): Promise<void> {
-  const staging = await Promise.allSettled(stores.map((store) => store.prepare(record)));
-  const staged = staging.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const staging = await Promise.allSettled(stores.map((store) => store.prepare(record).catch(asFileFault(store.name))));
+  const staged = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
   try {
     firstFailure(staging);
-    firstFailure(await Promise.allSettled(staged.map((write: PreparedWrite) => write.commit())));
+    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.commit().catch(asFileFault(store.name)))));
   } catch (error) {
-    await Promise.all(staged.map((write) => write.discard()));
+    await Promise.all(staged.map(({ write }) => write.discard()));
     throw error;
   }
 }
 
-/** Throws the first failure among settled steps; a fault outranks a race, since another try would meet it again. */
+/**
+ * Throws the first failure among settled steps; a fault outranks a race, since another try would meet
+ * it again, and a file's fault comes first, so that /health can name the file (a full disk fails the
+ * journal and the files alike).
+ */
 function firstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (failures.length > 0) throw failures.find((failure) => !isRace(failure)) ?? failures[0];
+  if (failures.length > 0) throw failures.find((failure) => failure instanceof FileFaultError) ?? failures.find((failure) => !isRace(failure)) ?? failures[0];
 }
