@@ -2,7 +2,7 @@
 // keys the service owns into it atomically, keeps every other byte, and loses no write of another process.
 
 import { randomBytes } from 'node:crypto';
-import { realpath, unlink } from 'node:fs/promises';
+import { realpath, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { formatAmount, type Amount } from '../domain/amount.ts';
 import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite, type StrayWrites } from '../domain/ports.ts';
@@ -13,7 +13,7 @@ import type { JsonObjectText } from './json-object-text.ts';
 import { stageOver } from './guarded-rename.ts';
 import { ReplacedVersions, type CorruptCopy } from './replaced-versions.ts';
 import { readSettled } from './settle.ts';
-import { fingerprintOf, mtimeMsOf, sameFingerprint, type Fingerprint } from './text-file.ts';
+import { fingerprintOf, kindOfSpecial, mtimeMsOf, sameFingerprint, type Fingerprint } from './text-file.ts';
 
 export { balanceFileShape, META_KEY, tradingStateShape, type FileShape } from './file-decoding.ts';
 
@@ -92,7 +92,9 @@ export class BalanceFile implements BalanceStore {
       this.known = { ...this.known, balance: null, text: null };
       return { state: { status: 'missing' }, isOwnWrite: false };
     }
-    const decoded = decode(this.shape, read.text, mtimeMsOf(read.fingerprint));
+    const decoded = read.special
+      ? ({ state: { status: 'corrupt', reason: `not a regular file (${read.special})` }, doc: null, fields: null, bom: false, writeId: null } as const)
+      : decode(this.shape, read.text, mtimeMsOf(read.fingerprint));
     const isOwnWrite = read.text === this.ownText;
     this.known = { ...this.known, balance: decoded.state.status === 'valid' ? decoded.state.balance : null, text: read.text };
     if (!isOwnWrite) this.takeFields(decoded, mtimeMsOf(read.fingerprint));
@@ -211,8 +213,23 @@ export class BalanceFile implements BalanceStore {
     this.fieldsAt = mtimeMs;
   }
 
+  /**
+   * A symlinked data file is written through — unless what it points to is not a regular file: a new
+   * version renamed over /dev/zero, or a FIFO elsewhere, would replace that very thing outside the
+   * data folder. Such a file cannot be written (a fault, named in /health) until the link is mended.
+   */
+  private async refuseSpecialTarget(): Promise<void> {
+    if (this.realPath === this.path) return;
+    const target = await stat(this.realPath).catch(() => null);
+    if (target && !target.isFile()) {
+      const what = target.isDirectory() ? 'a directory' : (kindOfSpecial(target) ?? 'not a file');
+      throw new Error(`${this.name} is a link to ${this.realPath}, which is ${what}, not a file: it is not written through`);
+    }
+  }
+
   /** A new text, fsynced beside the file, put in place by guarded-rename.ts. */
-  private stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
+  private async stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
+    await this.refuseSpecialTarget();
     const at = () => ({ name: this.name, path: this.realPath, seen: this.seen, copy: this.copyOfCurrent });
     return stageOver(at, this.replaced, text, (seen) => {
       this.seen = seen;

@@ -4,6 +4,7 @@
 import { link, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory } from './durable-write.ts';
+import { kindOfSpecial, openWithoutWaiting } from './text-file.ts';
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '');
 
@@ -22,9 +23,7 @@ export async function keepCorruptCopy(dir: string, name: string, source: { path:
           await link(source.path, join(dir, copy));
         } catch (error) {
           if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-          const handle = await open(source.path, 'r');
-          const bytes = await handle.readFile().finally(() => handle.close());
-          await writeNew(join(dir, copy), bytes);
+          await writeNew(join(dir, copy), await bytesOf(source.path));
         }
       } else {
         await writeNew(join(dir, copy), source.bytes);
@@ -34,6 +33,18 @@ export async function keepCorruptCopy(dir: string, name: string, source: { path:
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
+  }
+}
+
+/** A regular file's bytes; a FIFO or a device (a symlink to /dev/zero) has none worth keeping, and is never read. */
+async function bytesOf(path: string): Promise<Buffer> {
+  const handle = await openWithoutWaiting(path);
+  if (!handle) return Buffer.alloc(0);
+  try {
+    const info = await handle.stat();
+    return kindOfSpecial(info) ? Buffer.from(`(not a regular file: ${kindOfSpecial(info)})\n`) : await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 

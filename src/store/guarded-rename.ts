@@ -1,11 +1,11 @@
 // Putting a new version of a file in place without losing anything another process writes: a last
 // look before the rename, and the version the rename replaces held open and watched afterwards.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { FileChangedError, type PreparedWrite } from '../domain/ports.ts';
 import { stageFile } from './durable-write.ts';
 import type { CorruptCopy, ReplacedVersions } from './replaced-versions.ts';
-import { sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
+import { openWithoutWaiting, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
 
 /** What the file's adapter knows of the file, read at the moment of the look. */
 export interface InPlace {
@@ -42,7 +42,7 @@ export async function stageOver(
   const look = async (overwrite = false): Promise<Looked> => {
     const { name, path, seen } = at();
     // The last look holds the version it looks at open (see commit), and lets go of older ones.
-    const [old] = await Promise.all([openInPlace(path), replaced.letGo()]);
+    const [old] = await Promise.all([openWithoutWaiting(path), replaced.letGo()]);
     let now: Fingerprint | null = null;
     try {
       now = old && toFingerprint(await old.stat({ bigint: true }));
@@ -93,14 +93,4 @@ export async function stageOver(
     },
     discard,
   };
-}
-
-/** The version now at `path`, opened, or null when there is none. */
-async function openInPlace(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
 }
