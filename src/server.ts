@@ -4,6 +4,7 @@
 
 import { resolve } from 'node:path';
 import { flagOf, parseCommandLine } from './cli/arguments.ts';
+import { doctor } from './cli/doctor.ts';
 import { helpText } from './cli/help.ts';
 import { packageVersion } from './cli/package-info.ts';
 import { isLoopback, loadConfig } from './config.ts';
@@ -37,6 +38,11 @@ if (!loaded.ok) {
   exitWith(flag ? 2 : 1, flag ? `balance-sync: invalid --${flag}: ${loaded.problem}\n` : `${loaded.message}\n`);
 }
 const config = loaded.config;
+if (command.command === 'doctor') {
+  const { text, code } = await doctor(config);
+  process.stdout.write(text);
+  process.exit(code);
+}
 const logger = createLogger(config.LOG_LEVEL, Boolean(process.stdout.isTTY));
 if (!isLoopback(config.HOST) && !config.API_TOKEN) {
   logger.warn({ host: config.HOST }, `listening on ${config.HOST} without API_TOKEN: anyone who reaches the port can change the balance; set API_TOKEN`);

@@ -11,7 +11,7 @@ export type Command =
   | { command: 'version' }
   | { command: 'usage-error'; message: string };
 
-const COMMANDS = new Set(['serve']);
+const COMMANDS = new Set(['serve', 'doctor']);
 
 export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Command {
   let parsed;

@@ -4,7 +4,7 @@
 import { formatAmount, type Amount } from './amount.ts';
 import { toRecord, type Snapshot } from './change.ts';
 import type { BalanceStore, JournalEntry, JournalPort, Log } from './ports.ts';
-import { FUTURE_TOLERANCE_MS, reconcile, type FileState } from './reconcile.ts';
+import { FUTURE_TOLERANCE_MS, reconcile, type Decision, type FileState, type NamedState } from './reconcile.ts';
 import { mayBeStale } from './stale-write-back.ts';
 import { rewrite } from './commit/write-through.ts';
 import { StartupRefusedError } from './startup-refused.ts';
@@ -20,24 +20,35 @@ export interface SettleDeps {
   faulty?: ReadonlySet<string>;
 }
 
+/**
+ * What start-up decides from what the files and the journal hold — also what `balance-sync doctor`
+ * says it would decide, from the same code: the journal is asked about a file only when that file may
+ * be a stale write-back (written after the journal's last change, or any file when that time is in
+ * the future, carrying an older revision).
+ */
+export async function decideStartup<F extends { name: string; state: FileState }>(
+  files: readonly F[],
+  journal: { head: JournalEntry | null; writeBackHistory: JournalPort['writeBackHistory'] },
+  { initialBalance, nowMs }: { initialBalance: Amount; nowMs: number },
+): Promise<{ decision: Decision; files: (F & NamedState)[] }> {
+  const { head } = journal;
+  const headMs = head ? Date.parse(head.at) : 0;
+  const judged = await Promise.all(
+    files.map(async (file) => {
+      const { state } = file;
+      const suspect = state.status === 'valid' && head !== null && (state.mtimeMs > headMs || headMs > nowMs + FUTURE_TOLERANCE_MS) && mayBeStale(state, head);
+      return { ...file, ...(suspect && { history: await journal.writeBackHistory(state.revision as number, file.name) }) };
+    }),
+  );
+  const decision = reconcile({ files: judged, journal: head && { balance: head.balance, atMs: headMs, revision: head.revision }, initialBalance, nowMs });
+  return { decision, files: judged };
+}
+
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
 export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
   const head = journal.last();
-  const headMs = head ? Date.parse(head.at) : 0;
-  const files = await Promise.all(
-    stores.map(async (store) => {
-      const { state } = await store.read();
-      // The journal is asked only about a file written after its last change (any file, when that time is in the future) with an older revision.
-      const suspect = state.status === 'valid' && head !== null && (state.mtimeMs > headMs || headMs > now() + FUTURE_TOLERANCE_MS) && mayBeStale(state, head);
-      return { store, name: store.name, state, ...(suspect && { history: await journal.writeBackHistory(state.revision as number, store.name) }) };
-    }),
-  );
-  const decision = reconcile({
-    files,
-    journal: head && { balance: head.balance, atMs: Date.parse(head.at), revision: head.revision },
-    initialBalance,
-    nowMs: now(),
-  });
+  const read = await Promise.all(stores.map(async (store) => ({ store, name: store.name, state: (await store.read()).state })));
+  const { decision, files } = await decideStartup(read, { head, writeBackHistory: (revision, file) => journal.writeBackHistory(revision, file) }, { initialBalance, nowMs: now() });
   if (decision.action === 'refuse') {
     throw new StartupRefusedError(files.filter(({ name }) => decision.corrupt.includes(name)).map(({ name, state }) => ({ name, reason: reasonOf(state) })));
   }

@@ -4,6 +4,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stamp } from './journal-clock.ts';
 import type { JournalEntry } from '../domain/ports.ts';
+import type { WriteBackHistory } from '../domain/stale-write-back.ts';
 import { decodeLine } from './journal-line.ts';
 
 export const JOURNAL_FILE = 'balance_journal.jsonl';
@@ -111,4 +112,18 @@ export async function lastWholeLineEnd(handle: FileHandle, size: number): Promis
   if (lastNewline < 0 && size > length) return size; // a single huge line: leave it to the reader
   const line = tail.toString('utf8', lineStart - (size - length), endsWithNewline ? length - 1 : length);
   return endsWithNewline && decodeLine(line) ? size : lineStart;
+}
+
+/**
+ * What the journal knows since `revision`, for judging a write-back of `file` (stale-write-back.ts):
+ * read from the newest entry back only as far as that revision.
+ */
+export async function historySince(newestFirst: AsyncIterable<{ entry: JournalEntry }>, revision: number, file: string): Promise<WriteBackHistory> {
+  const echoes: JournalEntry['balance'][] = [];
+  for await (const { entry } of newestFirst) {
+    if (entry.revision === revision) return { atRevision: entry.balance, echoes };
+    if (entry.revision < revision) break;
+    if (entry.source === `external:${file}`) echoes.push(entry.balance);
+  }
+  return { atRevision: null, echoes };
 }

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import type { JournalEntry, JournalHealth, JournalPort, Log, RememberedKey } from '../domain/ports.ts';
 import type { WriteBackHistory } from '../domain/stale-write-back.ts';
 import { advance, ageOf, systemClocks, type Clocks, type Stamp } from './journal-clock.ts';
-import { entriesBackward, JOURNAL_FILE, lastWholeLineEnd, linesBackward, listSegments, newestOf, type Segment, type Segments } from './journal-files.ts';
+import { entriesBackward, historySince, JOURNAL_FILE, lastWholeLineEnd, linesBackward, listSegments, newestOf, type Segment, type Segments } from './journal-files.ts';
 import { encodeEntry } from './journal-line.ts';
 import { JournalHealthState } from './journal-health.ts';
 import { KeyWindow, type Stamped } from './journal-memory.ts';
@@ -125,14 +125,8 @@ export class Journal implements JournalPort {
   }
 
   /** Reads back from the newest entry only as far as `revision`: recent revisions cost one read. */
-  async writeBackHistory(revision: number, file: string): Promise<WriteBackHistory> {
-    const echoes: JournalEntry['balance'][] = [];
-    for await (const { entry } of this.newestFirst()) {
-      if (entry.revision === revision) return { atRevision: entry.balance, echoes };
-      if (entry.revision < revision) break;
-      if (entry.source === `external:${file}`) echoes.push(entry.balance);
-    }
-    return { atRevision: null, echoes };
+  writeBackHistory(revision: number, file: string): Promise<WriteBackHistory> {
+    return historySince(this.newestFirst(), revision, file);
   }
 
   async close(): Promise<void> {
