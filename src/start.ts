@@ -11,6 +11,8 @@ import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
 import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balance-file.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
 import { openFolder } from './store/durable-write.ts';
+import { PostgresUnavailableError } from './store/postgres/errors.ts';
+import { PostgresStore } from './store/postgres/postgres-store.ts';
 import { Journal } from './store/journal.ts';
 import { removeOrphanedTempFiles } from './store/orphaned-temp-files.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -34,8 +36,6 @@ export async function start(
   onLockLost: (message: string) => void = () => {},
 ): Promise<Running> {
   const dir = config.DATA_DIR;
-  // Until the PostgreSQL store holds the truth (issue 20), a DATABASE_URL must not be silently ignored.
-  if (config.DATABASE_URL) throw new Error('DATABASE_URL is not supported by this build yet: unset it to keep the balance in the files');
   await mkdir(dir, { recursive: true });
   const release = await lockDataDir(dir, (taker) =>
     onLockLost(`the lock of the data folder ${dir} is no longer this process's${taker ? ` (pid ${taker.pid} on ${taker.host} holds it now)` : ' (its lock file was removed or changed by hand)'}: stopping, so that two processes never serve one folder`),
@@ -62,9 +62,13 @@ export async function start(
     closers.push(() => journal.close());
     if (trimmed) logger.warn({ file: 'balance_journal.jsonl' }, 'trimmed a torn last line from the journal');
 
+    const shared = config.DATABASE_URL ? await openSharedTruth(config.DATABASE_URL, config, logger) : undefined;
+    if (shared) closers.push(() => shared.close());
+
     const balance = new BalanceService({
       stores: [new BalanceFile(join(dir, config.BALANCE_FILE), balanceFileShape), new BalanceFile(join(dir, config.TRADING_STATE_FILE), tradingStateShape)],
       journal,
+      ...(shared && { shared, localHistory: async () => (await journal.recent(Number.MAX_SAFE_INTEGER)).reverse() }),
       syncFolder: () => folder.sync(),
       initialBalance: config.INITIAL_BALANCE,
       log: logger,
@@ -80,7 +84,7 @@ export async function start(
     );
     closers.push(() => watcher.close());
 
-    const { app, upgrade, clientError, connect, close: closeApp } = createApp({ balance, history: journal, logger, metrics, config });
+    const { app, upgrade, clientError, connect, close: closeApp } = createApp({ balance, history: shared ?? journal, logger, metrics, config });
     const server = createServer(app);
     server.on('clientError', clientError);
     server.on('connect', (_req, socket) => connect(socket));
@@ -111,5 +115,18 @@ export async function start(
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/** The shared truth, waited for: a host that joins takes the database's balance before it serves anything. */
+async function openSharedTruth(url: string, config: Config, logger: Logger): Promise<PostgresStore> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await PostgresStore.open({ url, account: config.ACCOUNT, hostId: config.HOST_ID, log: logger, applicationName: `balance-sync ${config.HOST_ID}` });
+    } catch (error) {
+      if (!(error instanceof PostgresUnavailableError)) throw error;
+      if (attempt === 1 || attempt % 15 === 0) logger.warn({ err: error.message, attempt }, 'waiting for the balance database (DATABASE_URL); trying again every 2 s');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
   }
 }

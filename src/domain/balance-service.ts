@@ -6,12 +6,15 @@ import type { Amount } from './amount.ts';
 import type { ChangeRequest, Snapshot } from './change.ts';
 import { GroupCommit } from './commit/group-commit.ts';
 import { saveBatch, type Saved } from './commit/save-batch.ts';
+import { saveShared } from './commit/save-shared.ts';
 import { RollbackFailedError } from './commit/write-through.ts';
 import { StorageUnavailableError } from './errors.ts';
 import { IdempotencyMemory } from './idempotency.ts';
 import { LegacyWrites } from './legacy-writes.ts';
-import { FileChangedError, FileFaultError, type BalanceStore, type JournalHealth, type JournalPort, type Log } from './ports.ts';
+import { FileChangedError, FileFaultError, type BalanceStore, type JournalEntry, type JournalHealth, type JournalPort, type Log } from './ports.ts';
 import { settleFromDisk } from './settle-from-disk.ts';
+import { settleShared } from './settle-shared.ts';
+import type { HostSeen, SharedStatus, SharedTruth } from './shared-truth.ts';
 
 /** A point in the write path where a test may crash the process: `journal`, or a file's name. */
 export type WriteStep = string;
@@ -28,6 +31,15 @@ export interface BalanceServiceOptions {
   afterStep?: (step: WriteStep) => void | Promise<void>;
   /** How often an unhealthy service retries reconciliation from disk. */
   recoveryIntervalMs?: number;
+  /**
+   * A truth several hosts share (DATABASE_URL): changes are decided and committed there, the files
+   * follow it; without it the truth is the files and the local journal.
+   */
+  shared?: SharedTruth;
+  /** Every entry of the local journal, oldest first: what the first host brings into the shared truth. */
+  localHistory?: () => Promise<JournalEntry[]>;
+  /** How often this host says which revision its files hold (shared truth only). */
+  heartbeatMs?: number;
 }
 
 export interface ChangeOutcome {
@@ -55,6 +67,8 @@ export interface BalanceServiceEvents {
   readiness: [boolean];
   /** The journal stopped or started being whole, or was re-created. */
   journal: [JournalHealth];
+  /** The account's hosts, as the last heartbeat read them (shared truth only). */
+  fleet: [readonly HostSeen[]];
 }
 
 const RETRY_AFTER_FAILURE_MS = 1_000;
@@ -84,6 +98,9 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private readonly keys: IdempotencyMemory;
   private readonly now: () => number;
   private readonly pipeline = new GroupCommit<Job>((jobs) => this.commit(jobs));
+  /** The account's hosts seen in the last minute (shared truth), as the last heartbeat read them. */
+  private fleet: HostSeen[] = [];
+  private readonly stopShared: (() => void)[] = [];
 
   constructor(private readonly options: BalanceServiceOptions) {
     super();
@@ -93,6 +110,16 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       this.emit('journal', health);
       this.emit('readiness', this.health().ready);
     });
+  }
+
+  /** What holds the truth: `/health` and the metrics say which, and whether it answers. */
+  store(): SharedStatus | { kind: 'files' } {
+    return this.options.shared?.status() ?? { kind: 'files' };
+  }
+
+  /** The account's hosts, each with the revision its files hold and how far behind it is (shared truth only). */
+  hosts(): readonly HostSeen[] {
+    return this.fleet;
   }
 
   /** Start-up: reconcile the files and the journal, heal what needs healing, remember recent keys. */
@@ -106,12 +133,29 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
         if (!(error instanceof FileChangedError)) throw error;
       }
     }
-    this.keys.restore(this.options.journal.keysInWindow());
+    const { shared } = this.options;
+    if (!shared) return this.keys.restore(this.options.journal.keysInWindow());
+    // Every host's commits reach this one: a notification (or a reconnection) sends the files after them.
+    this.stopShared.push(shared.follow((revision) => revision > (this.current?.revision ?? -1) && void this.sync()));
+    this.stopShared.push(shared.onReachability(() => this.emit('readiness', this.ready)));
+    const beat = () =>
+      void shared
+        .heartbeat(this.current?.revision ?? 0)
+        .then(() => shared.hosts())
+        .then((hosts) => {
+          this.fleet = hosts;
+          this.emit('fleet', hosts);
+        }, () => {});
+    const timer = setInterval(beat, this.options.heartbeatMs ?? 3_000);
+    timer.unref();
+    beat();
+    this.stopShared.push(() => clearInterval(timer));
   }
 
   /** Serving a balance the disk holds, and able to write both files. */
   get ready(): boolean {
-    return this.healthy && this.faults.size === 0;
+    // A shared truth that does not answer: changes are refused (503) though reads are served.
+    return this.healthy && this.faults.size === 0 && (this.options.shared?.status().reachable ?? true);
   }
 
   /** The served balance; throws 503 while the disk does not hold a consistent one. */
@@ -171,13 +215,16 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     // A journal that is not whole could lose an acknowledged key: not ready, though reads are served.
     const journal = this.options.journal.health();
     return {
-      ready: this.ready && journal.ok,
+      // (With a shared truth the local journal is only what the first host brought in.)
+      ready: this.ready && (this.options.shared !== undefined || journal.ok),
       files_agree: filesAgree,
       revision: this.current?.revision ?? null,
       balance,
       files,
       ...(fault && { failing: { file: fault[0], error: fault[1] } }),
       journal,
+      store: this.store(),
+      ...(this.options.shared && { hosts: this.fleet }),
     };
   }
 
@@ -186,6 +233,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     this.closed = true;
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
+    for (const stop of this.stopShared.splice(0)) stop();
     await this.pipeline.idle();
     for (const store of this.options.stores) store.close?.();
   }
@@ -206,13 +254,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     const retry = new Set(this.faults.keys());
     for (let round = 1; ; round++) {
       const legacy = this.legacy.draft();
-      saved = await saveBatch({ ...this.options, now: this.now, legacy }, this.current, changes, {
-        rereadAll: this.stale,
-        look: syncs.length > 0,
-        retry,
-        overwrite: round > REDO_ROUNDS,
-        remembered: (key) => this.keys.find(key),
-      });
+      const how = { rereadAll: this.stale, look: syncs.length > 0, retry, overwrite: round > REDO_ROUNDS };
+      const { shared } = this.options;
+      saved = shared
+        ? await saveShared({ ...this.options, now: this.now, legacy, truth: shared }, this.current, changes, how)
+        : await saveBatch({ ...this.options, now: this.now, legacy }, this.current, changes, { ...how, remembered: (key) => this.keys.find(key) });
       this.stale = saved.status !== 'committed';
       if (saved.status === 'committed') legacy.keep();
       // A look that found nothing to write is not a save (most syncs are that).
@@ -229,9 +275,12 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     if (this.stale) this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
 
     const committed = saved.status === 'committed';
+    // Why a change was not saved: the shared truth's own word (unreachable), else the disk's.
+    const notSaved = () => (saved.failure instanceof StorageUnavailableError ? saved.failure : new StorageUnavailableError());
     for (const outcome of saved.outcomes) {
       if ('error' in outcome) outcome.job.reject(outcome.error);
-      else if (!committed) outcome.job.reject(new StorageUnavailableError());
+      else if (!committed) outcome.job.reject(notSaved());
+      else if (saved.unwritten !== undefined) outcome.job.reject(committedNotWritten(outcome.snapshot, saved.unwritten));
       else {
         const key = outcome.job.request.idempotency?.key;
         if (key && outcome.requestHash && !outcome.replayed) this.keys.remember(key, outcome.requestHash, outcome.snapshot);
@@ -240,7 +289,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     }
     // Failing before anything was decided (reading a file, say) answers every change all the same.
     const answered = new Set(saved.outcomes.map((outcome) => outcome.job));
-    for (const job of changes) if (!answered.has(job)) job.reject(new StorageUnavailableError());
+    for (const job of changes) if (!answered.has(job)) job.reject(notSaved());
     for (const job of syncs) job.resolve();
     if (!committed) return;
 
@@ -251,7 +300,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       this.stateVersion++;
       this.emit('change', saved.snapshot);
     }
-    await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
+    if (!this.options.shared) await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
   }
 
   /**
@@ -260,15 +309,15 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
    */
   private noteFaults(saved: Saved<ChangeJob>, retried: ReadonlySet<string>): void {
     const wasReady = this.ready;
-    if (saved.status === 'committed') {
+    if (saved.status === 'committed' && saved.unwritten === undefined) {
       for (const file of retried) {
         this.faults.delete(file);
         this.options.log.info({ file }, 'the file can be written again');
       }
       if (this.lastFailure !== null && this.faults.size === 0) this.options.log.info({ revision: saved.snapshot.revision }, 'saves work again');
       if (this.faults.size === 0) this.lastFailure = null;
-    } else if (saved.failure !== undefined) {
-      const failure = saved.failure instanceof RollbackFailedError ? saved.failure.failure : saved.failure;
+    } else if ((saved.failure ?? saved.unwritten) !== undefined) {
+      const failure = saved.failure instanceof RollbackFailedError ? saved.failure.failure : (saved.failure ?? saved.unwritten);
       if (failure instanceof FileFaultError) this.faults.set(failure.file, messageOf(failure.fault));
       const key = failure instanceof FileFaultError ? `${failure.file}: ${codeOf(failure.fault)}` : messageOf(failure);
       if (key !== this.lastFailure) {
@@ -303,7 +352,9 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   /** Settles the balance from what the files and the journal hold, and serves it. */
   private async reconcileFromDisk(): Promise<void> {
     const rewrite = new Set(this.faults.keys());
-    const { snapshot, quarantined, staleRefused } = await settleFromDisk({ ...this.options, now: this.now, faulty: rewrite });
+    const { shared, localHistory } = this.options;
+    const settle = { ...this.options, now: this.now, faulty: rewrite };
+    const { snapshot, quarantined, staleRefused } = shared ? await settleShared({ ...settle, truth: shared, localHistory: localHistory ?? (async () => []) }) : await settleFromDisk(settle);
     for (const file of rewrite) {
       this.faults.delete(file);
       this.options.log.info({ file }, 'the file can be written again');
@@ -319,6 +370,10 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     this.emit('change', snapshot);
   }
 }
+
+/** A change the shared truth holds (every host serves it) that this host's files could not take: not acknowledged, not to be sent again. */
+const committedNotWritten = (snapshot: Snapshot, fault: unknown) =>
+  new StorageUnavailableError(`the change was committed (revision ${snapshot.revision}) but this host's files could not be written (${messageOf(fault)}); do not send it again`);
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException)?.code ?? messageOf(error);

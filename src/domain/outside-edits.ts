@@ -29,16 +29,26 @@ export interface OutsideDeps {
   now: () => number;
 }
 
-type Seen = { store: BalanceStore; observation: Observation; stray: boolean };
+export type Seen = { store: BalanceStore; observation: Observation; stray: boolean };
 type ValidSeen = Seen & { state: Extract<FileState, { status: 'valid' }> };
+
+/** What a look at the files found: the versions other processes wrote, and the copies kept of broken ones. */
+export interface FilesSeen {
+  seen: Seen[];
+  quarantined: string[];
+}
+
+export const nothingSeen: FilesSeen = { seen: [], quarantined: [] };
+
+/** Whether a look found a balance that must be judged (and so a change to decide on). */
+export const hasOutsideBalance = ({ seen }: FilesSeen): boolean => seen.some(({ observation }) => observation.state.status === 'valid');
 
 /**
  * Reads each file whose fingerprint changed (every file when `rereadAll`) and the writes that landed
- * in versions it had replaced, judges each outside balance, and keeps copies of files it must
- * overwrite. Missing, corrupt or balance-less files are left for the save that follows to rewrite.
+ * in versions it had replaced, and keeps copies of files it must overwrite. Missing, corrupt or
+ * balance-less files are left for the save that follows to rewrite.
  */
-export async function observeOutsideEdits(deps: OutsideDeps, current: Snapshot, rereadAll: boolean): Promise<OutsideEdits> {
-  const { stores, log } = deps;
+export async function lookAtFiles({ stores, log }: Pick<OutsideDeps, 'stores' | 'log'>, rereadAll: boolean): Promise<FilesSeen> {
   const seen: Seen[] = [];
   const quarantined: string[] = [];
   // Both files at once: this runs on every look at the files, and before a batch that was sent round again.
@@ -57,8 +67,6 @@ export async function observeOutsideEdits(deps: OutsideDeps, current: Snapshot, 
     const observation = await store.read().catch(asFileFault(store.name));
     if (!observation.isOwnWrite) seen.push({ store, observation, stray: false });
   }
-
-  const judged = await judgeBalances(deps, current, seen);
   for (const { store, observation: { state }, stray } of seen) {
     if (stray) continue; // its version is not in place: there is nothing to copy or heal
     if (state.status === 'corrupt' || state.status === 'unreadable') {
@@ -72,7 +80,18 @@ export async function observeOutsideEdits(deps: OutsideDeps, current: Snapshot, 
       log.warn({ file: store.name }, 'a file lost its balance; rewriting it');
     }
   }
+  return { seen, quarantined };
+}
+
+/** What the outside balances a look found do to `current` (the booking rule), and whether the trading state moved. */
+export async function judgeOutside(deps: OutsideDeps, current: Snapshot, { seen, quarantined }: FilesSeen): Promise<OutsideEdits> {
+  const judged = await judgeBalances(deps, current, seen);
   return { ...judged, tradingMoved: seen.some(({ store }) => store.role === 'trading'), quarantined };
+}
+
+/** A look at the files and the judgement of what it found, against this host's own journal. */
+export async function observeOutsideEdits(deps: OutsideDeps, current: Snapshot, rereadAll: boolean): Promise<OutsideEdits> {
+  return judgeOutside(deps, current, await lookAtFiles(deps, rereadAll));
 }
 
 /**

@@ -40,6 +40,11 @@ export interface Saved<Job> {
   wrote: boolean;
   /** Why it failed (`failed`, `inconsistent`): the caller logs it, once per fault. */
   failure?: unknown;
+  /**
+   * Committed to a shared truth, but this host's files could not be written (a fault of its disk): the
+   * change holds — every host serves it — yet it is not acknowledged here, and must not be sent again.
+   */
+  unwritten?: unknown;
 }
 
 const nothingOutside = (snapshot: Snapshot): OutsideEdits => ({ snapshot, entries: [], tradingMoved: false, staleRefused: [], quarantined: [] });

@@ -1,0 +1,112 @@
+// One try at saving a batch when the truth is shared by several hosts (DATABASE_URL): the files are
+// looked at here, but what the outside edits and the queued requests do is decided inside the shared
+// transaction, from the balance and journal every host sees; both files are staged while the account
+// is held, and put in place once it is committed.
+
+import { randomUUID } from 'node:crypto';
+import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
+import { StorageUnavailableError } from '../errors.ts';
+import { hasOutsideBalance, judgeOutside, lookAtFiles, nothingSeen, type OutsideEdits } from '../outside-edits.ts';
+import { asFileFault, type BalanceStore, type PreparedWrite } from '../ports.ts';
+import { isOutcomeUnknown, onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
+import { planBatch, type Plan } from './plan.ts';
+import type { Saved, SaveDeps } from './save-batch.ts';
+import { isRace } from './write-through.ts';
+
+export interface SharedSaveDeps extends Omit<SaveDeps, 'journal'> {
+  truth: SharedTruth;
+}
+
+interface Decided<Job> extends SharedDecision {
+  plan: Plan<Job>;
+  outside: OutsideEdits;
+  staged: { store: BalanceStore; write: PreparedWrite }[];
+}
+
+/** Both files' new versions, fsynced and looked at once more (a race found here sends the batch round again). */
+async function stage(stores: readonly BalanceStore[], snapshot: Snapshot, overwrite: boolean) {
+  const staged: Decided<unknown>['staged'] = [];
+  try {
+    for (const store of stores) staged.push({ store, write: await store.prepare(toRecord(snapshot)).catch(asFileFault(store.name)) });
+    for (const { store, write } of staged) await write.lastLook({ overwrite }).catch(asFileFault(store.name));
+    return staged;
+  } catch (error) {
+    await Promise.all(staged.map(({ write }) => write.discard()));
+    throw error;
+  }
+}
+
+export async function saveShared<Job extends { request: ChangeRequest }>(
+  deps: SharedSaveDeps,
+  before: Snapshot,
+  jobs: readonly Job[],
+  options: { rereadAll: boolean; look: boolean; retry: ReadonlySet<string>; overwrite?: boolean },
+): Promise<Saved<Job>> {
+  let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [], wrote: false };
+  let staged: Decided<Job>['staged'] = [];
+  const overwrite = options.overwrite ?? false;
+  const needsWriting = (snapshot: Snapshot, requested: boolean) =>
+    deps.stores.filter((store) => requested || store.lastSeen().balance !== snapshot.balance || options.retry.has(store.name));
+  try {
+    const looked = options.rereadAll || options.look || jobs.length === 0 ? await lookAtFiles(deps, options.rereadAll) : nothingSeen;
+    saved.quarantined = looked.quarantined;
+    let decided: Decided<Job>;
+    if (jobs.length === 0 && !hasOutsideBalance(looked)) {
+      // Nothing to decide: the files follow the shared balance (another host's change, a file to heal).
+      const head = (await deps.truth.head()) ?? before;
+      const outside = await judgeOutside({ ...deps, journal: deps.truth }, head, looked);
+      staged = await stage(needsWriting(head, false), head, true);
+      decided = { snapshot: head, entries: [], outside, plan: { snapshot: head, entries: [], outcomes: [] }, staged };
+    } else {
+      const keys = jobs.flatMap(({ request }) => (request.idempotency ? [request.idempotency.key] : []));
+      const commitId = randomUUID();
+      const decide = async (context: Parameters<Parameters<SharedTruth['commit']>[1]>[0]): Promise<Decided<Job>> => {
+        // A decision may be made again (the transaction was tried again): the last one's versions go.
+        await Promise.all(staged.splice(0).map(({ write }) => write.discard()));
+        const outside = await judgeOutside({ ...deps, journal: { writeBackHistory: context.writeBackHistory } }, context.current, looked);
+        const plan = planBatch(outside.snapshot, jobs, { initialBalance: deps.initialBalance, at: context.now, remembered: (key) => context.remembered.get(key) });
+        const entries = [...outside.entries, ...plan.entries].map((entry) => onHost(entry, deps.truth.hostId));
+        staged = await stage(needsWriting(plan.snapshot, plan.entries.length > 0 || outside.entries.length > 0 || plan.snapshot.revision !== before.revision), plan.snapshot, overwrite);
+        return { snapshot: plan.snapshot, entries, outside, plan, staged };
+      };
+      try {
+        decided = await deps.truth.commit({ commitId, keys }, decide);
+      } catch (error) {
+        if (!isOutcomeUnknown<Decided<Job>>(error)) throw error;
+        // The COMMIT's answer was lost: applied is success (never applied twice, never reported failed).
+        const outcome = await deps.truth.outcomeOf(error.commitId).catch(() => 'unknown' as const);
+        if (outcome !== 'applied') throw outcome === 'absent' ? new StorageUnavailableError() : error;
+        decided = error.decision;
+      }
+    }
+    const { plan, outside } = decided;
+    saved = {
+      ...saved,
+      snapshot: decided.snapshot,
+      outcomes: plan.outcomes,
+      tradingMoved: outside.tradingMoved,
+      adopted: outside.entries.map((entry) => entry.source.replace(/^external:/, '')),
+      staleRefused: outside.staleRefused,
+      quarantined: [...looked.quarantined],
+      wrote: decided.staged.length > 0 || decided.entries.length > 0,
+      status: 'committed',
+    };
+    // Committed (or nothing to commit): the files take it. An outside edit landing after the last look
+    // stays in the version this replaces, and is merged from there at the next look.
+    try {
+      for (const { store, write } of decided.staged) {
+        await write.commit().catch(asFileFault(store.name));
+        await deps.afterStep?.(store.name);
+      }
+      if (decided.staged.length > 0) await deps.syncFolder();
+    } catch (error) {
+      await Promise.all(decided.staged.map(({ write }) => write.discard()));
+      return { ...saved, unwritten: error };
+    }
+    return saved;
+  } catch (error) {
+    await Promise.all(staged.map(({ write }) => write.discard()));
+    if (isRace(error)) return { ...saved, status: 'raced' };
+    return { ...saved, status: 'failed', failure: error };
+  }
+}
