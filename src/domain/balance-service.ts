@@ -117,6 +117,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     return this.options.shared?.status() ?? { kind: 'files' };
   }
 
+  /** This host's name in the shared truth (HOST_ID), or null with the files alone. */
+  get hostId(): string | null {
+    return this.options.shared?.hostId ?? null;
+  }
+
   /** The account's hosts, each with the revision its files hold and how far behind it is (shared truth only). */
   hosts(): readonly HostSeen[] {
     return this.fleet;

@@ -128,7 +128,8 @@ function document() {
       },
       '/health': {
         get: {
-          summary: 'Readiness: whether the files agree, the revision, each file, and whether the journal is whole (`journal`)',
+          summary:
+            'Readiness: whether the files agree, the revision, each file, whether the journal is whole (`journal`), a file that cannot be written (`failing`), what holds the truth (`store`: files, or postgres and whether it answers) and, with DATABASE_URL, the account\'s hosts (`hosts`: host_id, revision, lag, seen_at)',
           responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') },
         },
       },

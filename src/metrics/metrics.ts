@@ -7,6 +7,11 @@ import type { BalanceService } from '../domain/balance-service.ts';
 
 const PREFIX = 'balance_sync_';
 
+const reachable = (service: BalanceService) => {
+  const store = service.store();
+  return store.kind === 'files' || store.reachable ? 1 : 0;
+};
+
 // Process metrics are the process's, not an app's: collected once, however many apps a process builds (tests).
 let processMetrics = false;
 
@@ -37,6 +42,8 @@ export class Metrics {
   private readonly staleRefused = this.counter('stale_write_backs_refused_total', 'Stale copies written back by a legacy process whose balance was refused, by file', ['file']);
   private readonly quarantines = this.counter('quarantines_total', 'Corrupt files moved aside, by file', ['file']);
   private readonly streamClients = this.gauge('event_stream_clients', 'Clients connected to /virtual_balance/events');
+  private readonly storeReachable = this.gauge('store_reachable', '1 when what holds the truth answers: always 1 with the files; with DATABASE_URL, whether PostgreSQL does');
+  private readonly lag = this.gauge('lag_revisions', "With DATABASE_URL: how many revisions this host's files are behind the database, as its last heartbeat saw it");
   private readonly forwardedRequests = this.counter(
     'forwarded_requests_total',
     'Requests forwarded to the legacy backend, by the status class answered (4xx includes 499: the client went away before the answer)',
@@ -71,6 +78,12 @@ export class Metrics {
       this.ready.set(service.health().ready ? 1 : 0);
       this.filesAgree.set(service.health().files_agree ? 1 : 0);
     });
+    service.on('readiness', () => this.storeReachable.set(reachable(service)));
+    service.on('fleet', (hosts) => {
+      const self = hosts.find((host) => host.host_id === service.hostId);
+      if (self) this.lag.set(self.lag);
+    });
+    this.storeReachable.set(reachable(service));
     service.on('journal', (journal) => {
       this.journalOk.set(journal.ok ? 1 : 0);
       if (journal.ok && journal.recreated) this.journalRecreated.inc({ reason: journal.recreated.reason });

@@ -7,10 +7,19 @@ const SHOWN = 20;
 
 const KINDS = { api: 'API', reset: 'reset', startup: 'start-up', external: 'edit of' };
 
-// `external:auto_trading_state.json` reads better as a label plus the file's name.
+// `external:auto_trading_state.json` reads better as a label plus the file's name; across hosts the
+// source ends in `@<HOST_ID>`, shown as "on <host>".
 function sourceLabel(source = '') {
-  const [kind = '', file] = source.split(/:(.*)/s);
-  return el('span', { class: `source source-${kind}`, title: source }, KINDS[kind] ?? kind, file ? ' ' : null, file ? el('code', { text: file }) : null);
+  const [local = '', host] = source.split(/@(?=[^@]*$)/);
+  const [kind = '', file] = local.split(/:(.*)/s);
+  return el(
+    'span',
+    { class: `source source-${kind}`, title: source },
+    KINDS[kind] ?? kind,
+    file ? ' ' : null,
+    file ? el('code', { text: file }) : null,
+    host ? ` on ${host}` : null,
+  );
 }
 
 function row(entry) {

@@ -1,4 +1,5 @@
-// The files panel: each file's balance and mtime from GET /health, and whether they agree.
+// The files panel: each file's balance and mtime from GET /health, whether they agree, and why the
+// service is not ready when it is not.
 
 import { messageOf, request } from './api.js';
 import { el } from './dom.js';
@@ -17,7 +18,15 @@ function fileItem(name, file, served) {
   );
 }
 
-export function filesPanel({ summary, list }) {
+/** What /health says keeps the service from being ready, in the words an operator acts on. */
+function whyNotReady(health) {
+  if (health.store?.kind === 'postgres' && health.store.reachable === false) return `the balance database cannot be reached (${health.store.error ?? 'no answer'})`;
+  if (health.failing) return `${health.failing.file} cannot be written (${health.failing.error})`;
+  if (health.journal && health.journal.ok === false) return `the journal ${health.journal.problem ?? 'is not whole'}`;
+  return 'the balance is being recovered from disk';
+}
+
+export function filesPanel({ summary, list, onHealth }) {
   const show = (ok, text) => summary.replaceChildren(mark(ok, ok ? 'yes' : 'no'), ' ', text);
 
   async function refresh() {
@@ -33,11 +42,12 @@ export function filesPanel({ summary, list }) {
       show(false, `Health unavailable: ${messageOf(result)}`);
       return;
     }
-    if (!health.ready) show(false, 'Not ready: the balance is being recovered from disk');
+    if (!health.ready) show(false, `Not ready: ${whyNotReady(health)}`);
     else if (health.files_agree) show(true, 'The files agree');
     else show(false, 'The files disagree');
     // File names are configurable: render whatever the service reports.
     list.replaceChildren(...Object.entries(health.files).map(([name, file]) => fileItem(name, file, health.balance)));
+    onHealth?.(health);
   }
 
   return { refresh };

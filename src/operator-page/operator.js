@@ -8,6 +8,7 @@ import { coalesce } from './coalesce.js';
 import { byId } from './dom.js';
 import { filesPanel } from './files-panel.js';
 import { formatAmount, formatTime } from './format.js';
+import { hostsPanel } from './hosts-panel.js';
 import { followBalance } from './live.js';
 
 const HISTORY = '/virtual_balance/history?limit=1000';
@@ -18,7 +19,8 @@ const STATES = {
   reconnecting: 'Disconnected: reconnecting…',
 };
 
-const files = filesPanel({ summary: byId('agreement'), list: byId('files') });
+const hosts = hostsPanel({ section: byId('hosts-section'), summary: byId('hosts-summary'), list: byId('hosts') });
+const files = filesPanel({ summary: byId('agreement'), list: byId('files'), onHealth: hosts.show });
 const changes = changesPanel({ body: byId('changes'), empty: byId('no-changes') });
 const chart = balanceChart({ area: byId('chart'), caption: byId('chart-caption') });
 
