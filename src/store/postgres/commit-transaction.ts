@@ -4,29 +4,14 @@ import type pg from 'pg';
 import { formatAmount } from '../../domain/amount.ts';
 import type { Snapshot } from '../../domain/change.ts';
 import type { Remembered } from '../../domain/commit/plan.ts';
-import type { JournalEntry } from '../../domain/ports.ts';
-import type { WriteBackHistory } from '../../domain/stale-write-back.ts';
+import type { SharedContext, SharedDecision } from '../../domain/shared-truth.ts';
 import { AccountMissingError } from './errors.ts';
 import { readWriteBackHistory, type Scope } from './journal-reads.ts';
 import { amountOf, entryColumns, isoText, revisionOf, SNAPSHOT_COLUMNS, snapshotOf, unnestEntries, type SnapshotRow } from './rows.ts';
 
-/** What the domain decides from. */
-export interface CommitContext {
-  /** The account as it stands, locked until this transaction ends. */
-  current: Snapshot;
-  /** The batch's keys the database remembers (acknowledged less than 24 h ago by its clock). */
-  remembered: ReadonlyMap<string, Remembered>;
-  /** The database's clock, read under the lock: entries stamped with it are in time order across hosts. */
-  now: string;
-  /** The shared journal since `revision`, for judging a write-back of `file` on this host, read under the lock. */
-  writeBackHistory(revision: number, file: string): Promise<WriteBackHistory>;
-}
-
-/** What the domain decided: the new balance and the entries that lead to it (none: nothing to write). */
-export interface Decision {
-  snapshot: Snapshot;
-  entries: readonly JournalEntry[];
-}
+/** What the domain decides from, and what it decided: the domain's port (src/domain/shared-truth.ts). */
+export type CommitContext = SharedContext;
+export type Decision = SharedDecision;
 
 /** May run more than once for one commit (after a conflict or a lost connection): it must be pure. */
 export type Decide<D extends Decision> = (context: CommitContext) => D | Promise<D>;
