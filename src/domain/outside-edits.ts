@@ -129,7 +129,7 @@ async function judgeBalances({ stores, journal, legacy, log, now }: OutsideDeps,
     }
     if (verdict.balance === snapshot.balance) continue;
     const reason = verdict.kind === 'adopt' ? undefined : verdict.reason;
-    const adopted = adoptExternal(snapshot, verdict.balance, file, new Date(now()).toISOString(), reason);
+    const adopted = adoptExternal(snapshot, verdict.balance, file, new Date(now()).toISOString(), reason, state.balance);
     if (verdict.kind === 'adopt') {
       log.info({ ...details, revision: adopted.snapshot.revision, reason: verdict.reason }, 'adopted an outside edit');
     } else {

@@ -128,6 +128,11 @@ export interface JournalEntry {
   idempotency_key?: string;
   /** Fingerprint of route and body, so a key reused with another body is told apart after restarts. */
   request_hash?: string;
+  /**
+   * An outside write booked on top of the balance (SPEC's booking rule): the balance its writer put into
+   * the file, which is not the balance it led to. What a later write of the same file echoes is this.
+   */
+  written?: Amount;
 }
 
 /** Whether the journal on disk holds every acknowledged change and key (`/health` reports it). */

@@ -123,7 +123,8 @@ export async function historySince(newestFirst: AsyncIterable<{ entry: JournalEn
   for await (const { entry } of newestFirst) {
     if (entry.revision === revision) return { atRevision: entry.balance, echoes };
     if (entry.revision < revision) break;
-    if (entry.source === `external:${file}`) echoes.push(entry.balance);
+    // What that file's writer put there: a booking's written balance, not the balance it led to.
+    if (entry.source === `external:${file}`) echoes.push(entry.written ?? entry.balance);
   }
   return { atRevision: null, echoes };
 }

@@ -11,12 +11,14 @@ export function encodeEntry(entry: JournalEntry, stamp?: Stamp): string {
   if (entry.reason !== undefined) line += `,"reason":${JSON.stringify(entry.reason)}`;
   if (entry.idempotency_key !== undefined) line += `,"idempotency_key":${JSON.stringify(entry.idempotency_key)}`;
   if (entry.request_hash !== undefined) line += `,"request_hash":${JSON.stringify(entry.request_hash)}`;
+  if (entry.written !== undefined) line += `,"written":${formatAmount(entry.written)}`;
   if (stamp) line += `,"clock":{"t":${stamp.t},"mono":${stamp.mono},"boot":${JSON.stringify(stamp.boot)}}`;
   return `${line}}\n`;
 }
 
 // The writer puts the amounts first, so they can be read from their digits rather than through a double.
 const HEAD = /^\{"revision":\d+,"at":"[^"]*","balance":(-?[\d.]+),"previous":(-?[\d.]+|null),/;
+const WRITTEN = /,"written":(-?[\d.]+)[,}]/;
 
 /** The entry on `line` and its stamp (an entry of an earlier version: its `at`), or null for anything that is not a whole entry. */
 export function decodeLine(line: string): { entry: JournalEntry; stamp: Stamp } | null {
@@ -35,6 +37,9 @@ export function decodeLine(line: string): { entry: JournalEntry; stamp: Stamp } 
   if (typeof value.reason === 'string') entry.reason = value.reason;
   if (typeof value.idempotency_key === 'string') entry.idempotency_key = value.idempotency_key;
   if (typeof value.request_hash === 'string') entry.request_hash = value.request_hash;
+  // Read from its digits too, never through a double.
+  const written = WRITTEN.exec(line)?.[1];
+  if (written !== undefined && exact(written) !== null) entry.written = exact(written) as Amount;
   return { entry, stamp: stampOf(value.clock) ?? unstamped(entry.at) };
 }
 

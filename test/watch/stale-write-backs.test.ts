@@ -103,3 +103,34 @@ describe('stale write-backs by a legacy process that cached the trading state', 
     expect(JSON.parse(await readFile(join(dir, ATS), 'utf8'))).toMatchObject({ enabled: true, balance: 1000 });
   });
 });
+
+describe('two legacy bookers, one after the other (an attacker found a booking refused as an echo)', () => {
+  it('counts a booking whose balance equals the result of an earlier booking it read: both bookings and the API change count', async () => {
+    const { dir, app } = await open({ enabled: true, balance: 1000 });
+    const slow = await readJson(join(dir, ATS)); // S reads revision 1: 1000
+    await request(app).post('/virtual_balance').send({ delta: 1 }).expect(200); // 1001, revision 2
+    const quick = await readJson(join(dir, ATS)); // R reads revision 2: 1001
+
+    await legacyDump(join(dir, ATS), { ...slow, balance: 1001 }); // S books +1 on what it read
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 1002, 1_000, "S's booking on top of the API change");
+    await legacyDump(join(dir, ATS), { ...quick, balance: 1002 }); // R books +1 on what it read
+
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 1003, 1_000, "R's booking counted too");
+    expect(warnings.filter((w) => w.message.startsWith('refused a stale write-back'))).toEqual([]);
+    const [newest] = (await request(app).get('/virtual_balance/history?limit=1')).body.entries;
+    expect(newest).toMatchObject({ balance: 1003, written: 1002, source: `external:${ATS}` });
+  });
+
+  it('still refuses the echo of a writer that never re-reads, after a restart (its written balance, from the journal)', async () => {
+    const { dir, app } = await open({ enabled: false, balance: 1000 });
+    const cached = await readJson(join(dir, ATS)); // revision 1: 1000
+    await request(app).post('/virtual_balance').send({ delta: 5 }).expect(200); // 1005
+    await legacyDump(join(dir, ATS), { ...cached, balance: 1001 }); // a +1 booking on revision 1: 1006
+    await waitFor(async () => (await request(app).get('/virtual_balance')).body.balance === 1006, 1_000, 'the booking');
+    await service!.close();
+    service = await openService(dir, { service: { log }, watch: true });
+    await legacyDump(join(dir, ATS), { ...cached, balance: 1001, enabled: true }); // its own last booking, written back with a toggle
+    await waitFor(async () => (await status(service!.app)).enabled === true, 1_000, 'the toggle');
+    expect((await request(service.app).get('/virtual_balance')).body.balance).toBe(1006);
+  });
+});

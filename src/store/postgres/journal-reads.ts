@@ -48,7 +48,7 @@ export async function readRecent(db: Queryable, account: string, limit: number):
 export async function readWriteBackHistory(db: Queryable, scope: Scope, revision: number, file: string): Promise<WriteBackHistory> {
   const { rows } = await db.query<{ at_revision: string | null; echoes: string[] }>(
     `SELECT (SELECT balance::text FROM balance_sync_journal WHERE account = $1 AND revision = $3) AS at_revision,
-       ARRAY(SELECT balance::text FROM balance_sync_journal
+       ARRAY(SELECT coalesce(written, balance)::text FROM balance_sync_journal
              WHERE account = $1 AND revision > $3
                AND (source = 'external:' || $4 || '@' || $2 OR (source = 'external:' || $4 AND host_id = $2))
              ORDER BY revision DESC) AS echoes`,
