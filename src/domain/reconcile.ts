@@ -1,6 +1,7 @@
 // The start-up decision: which of the two files (or the journal) holds the true balance.
 
 import { formatAmount, type Amount } from './amount.ts';
+import { judgeLegacyWrite } from './booking.ts';
 import { judgeWriteBack, mayBeStale, type WriteBackHistory } from './stale-write-back.ts';
 
 
@@ -58,6 +59,8 @@ export type Decision =
       stale: string[];
       /** Sources whose time is in the future: ranked below every source whose time is not. */
       future: { source: string; timeMs: number }[];
+      /** The winner is a legacy booking made while the service was stopped: the file and the balance its writer put there. */
+      booking?: { file: string; written: Amount };
     };
 
 interface Candidate {
@@ -67,6 +70,8 @@ interface Candidate {
   revision: number;
   rank: number;
   future: boolean;
+  /** A legacy booking made while the service was stopped: why its balance is not the file's. */
+  booked?: { written: Amount; reason: string };
 }
 
 export function reconcile({ files, journal, initialBalance, nowMs }: ReconcileInput): Decision {
@@ -77,13 +82,16 @@ export function reconcile({ files, journal, initialBalance, nowMs }: ReconcileIn
   // rule then looks at every file (a file merely behind the journal is rolled forward either way).
   const journalBelieved = journal && { ...journal, atMs: isFuture(journal.atMs) ? -Infinity : journal.atMs };
   for (const [rank, { name, state, history }] of files.entries()) {
-    if (state.status === 'valid' && journalBelieved && history && isStaleWriteBack(state, journalBelieved, history)) {
-      stale.push(name);
-    } else if (state.status === 'valid') {
-      // Whole milliseconds, like the journal's times: within one, the revision decides.
-      const timeMs = Math.floor(state.mtimeMs);
-      candidates.push({ source: name, balance: state.balance, timeMs, revision: state.revision ?? -1, rank, future: isFuture(timeMs) });
-    }
+    if (state.status !== 'valid') continue;
+    // Whole milliseconds, like the journal's times: within one, the revision decides.
+    const timeMs = Math.floor(state.mtimeMs);
+    const candidate: Candidate = { source: name, balance: state.balance, timeMs, revision: state.revision ?? -1, rank, future: isFuture(timeMs) };
+    // Written while the service was stopped, on a revision the journal has moved past: the booking rule,
+    // as at run time — a stale copy counts nothing, a booking counts its difference on top.
+    const judged = journalBelieved && history && writtenSince(state, journalBelieved) ? judgeLegacyWrite(state, journalBelieved, { lastWritten: null, history }) : null;
+    if (judged?.kind === 'unchanged') stale.push(name);
+    else if (judged?.kind === 'book') candidates.push({ ...candidate, balance: judged.balance, booked: { written: state.balance, reason: `${name}: a legacy booking made while the service was stopped: ${judged.reason}` } });
+    else candidates.push(candidate);
   }
   if (journal) {
     candidates.push({ source: 'journal', balance: journal.balance, timeMs: journal.atMs, revision: journal.revision, rank: files.length, future: isFuture(journal.atMs) });
@@ -121,6 +129,7 @@ export function reconcile({ files, journal, initialBalance, nowMs }: ReconcileIn
     action: 'start',
     balance: winner.balance,
     winner: winner.source,
+    ...(winner.booked && { booking: { file: winner.source, written: winner.booked.written } }),
     reason: explain(winner, runnerUp, candidates.length),
     revision: isChange ? baseRevision + 1 : baseRevision,
     isChange,
@@ -131,15 +140,19 @@ export function reconcile({ files, journal, initialBalance, nowMs }: ReconcileIn
 }
 
 /**
- * A legacy process wrote back, while the service was stopped, a copy it had read before the journal's
- * last change. Only a write made after that change counts: a file merely behind the journal (a crash
- * between the journal and the files) is rolled forward, not refused.
+ * A legacy process wrote the file while the service was stopped, on a copy it had read before the
+ * journal's last change. Only a write made after that change counts: a file merely behind the journal
+ * (a crash between the journal and the files) is rolled forward, not judged.
  */
+const writtenSince = (state: Extract<FileState, { status: 'valid' }>, journal: JournalHead): boolean => state.mtimeMs > journal.atMs && mayBeStale(state, journal);
+
+/** Whether such a write is a stale copy (its difference from what its writer knew is zero). */
 export function isStaleWriteBack(state: Extract<FileState, { status: 'valid' }>, journal: JournalHead, history: WriteBackHistory): boolean {
-  return state.mtimeMs > journal.atMs && mayBeStale(state, journal) && judgeWriteBack(state, journal, history).stale;
+  return writtenSince(state, journal) && judgeWriteBack(state, journal, history).stale;
 }
 
 function explain(winner: Candidate, runnerUp: Candidate | undefined, count: number): string {
+  if (winner.booked) return winner.booked.reason;
   if (count === 1) return `${winner.source} is the only source with a valid balance`;
   if (!runnerUp) return 'all sources agree';
   const what = `${winner.source} (${formatAmount(winner.balance)}) over ${runnerUp.source} (${formatAmount(runnerUp.balance)})`;

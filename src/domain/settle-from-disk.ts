@@ -83,7 +83,10 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
   const at = new Date(now()).toISOString();
   const snapshot: Snapshot = { balance: decision.balance, revision: decision.revision, updatedAt: decision.isChange || !head ? at : head.at };
   if (decision.isChange) {
-    const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source: 'startup', reason: decision.reason };
+    // A booking made while stopped is journaled as the outside edit it is, so an echo of it is known later.
+    const source = decision.booking ? `external:${decision.booking.file}` : 'startup';
+    const entry: JournalEntry = { revision: snapshot.revision, at, balance: snapshot.balance, previous: head?.balance ?? null, source, reason: decision.reason.slice(0, 200) };
+    if (decision.booking && decision.booking.written !== snapshot.balance) entry.written = decision.booking.written;
     await journal.append([entry]);
   }
   // Both files, always: a file's future mtime must not outlive this start and win the next one (and a

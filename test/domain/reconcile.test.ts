@@ -96,8 +96,14 @@ describe('start-up reconciliation', () => {
     expect(decision).toMatchObject({ balance: amount(5_000), winner: 'journal', stale: [] });
   });
 
-  it('adopts a newer copy of an older revision whose balance was changed: a deliberate edit', () => {
+  it('counts a newer copy of an older revision whose balance was changed as a booking on top of the journal (the booking rule, as at run time)', () => {
     const decision = decide(valid(5_000, 1_000, 8), valid(1_234, 2_000, 3), { balance: amount(5_000), atMs: 999, revision: 8 }, { atRevision: amount(1_000), echoes: [] });
+    expect(decision).toMatchObject({ balance: amount(5_234), winner: 'auto_trading_state.json', revision: 9, isChange: true, stale: [], booking: { file: 'auto_trading_state.json', written: amount(1_234) } });
+    expect(decision.action === 'start' && decision.reason).toMatch(/^auto_trading_state\.json: a legacy booking made while the service was stopped: \+234 booked on revision 3/);
+  });
+
+  it('adopts such a copy as written when it carries no revision: a deliberate edit', () => {
+    const decision = decide(valid(5_000, 1_000, 8), valid(1_234, 2_000), { balance: amount(5_000), atMs: 999, revision: 8 });
     expect(decision).toMatchObject({ balance: amount(1_234), winner: 'auto_trading_state.json', revision: 9, isChange: true, stale: [] });
   });
 

@@ -36,3 +36,23 @@ describe('a legacy trader booking the legacy way beside API changes', () => {
     expect(server.logs.some((line) => String(line.msg).startsWith('the same legacy save arrived in both files'))).toBe(true);
   });
 });
+
+describe('a legacy booking made while the service was stopped (an attacker found it adopted as written)', () => {
+  it.each(['SIGTERM', 'SIGKILL'] as const)('after %s: counted on top of the acknowledged balance at the next start, and an echo of it later books nothing', async (signal) => {
+    const dir = await tempDir();
+    await writeJson(join(dir, ATS), { enabled: true, balance: 1000 });
+    const first = await startServer({ DATA_DIR: dir });
+    const read = JSON.parse(await readFile(join(dir, ATS), 'utf8')); // the legacy process reads revision 1: 1000
+    expect((await json(`${first.url}/virtual_balance`, { method: 'POST', body: '{"delta": 5}' })).body).toMatchObject({ balance: 1005 });
+    await first.kill(signal);
+    await writeJson(join(dir, ATS), { ...read, balance: 1001 }); // +1 booked on what it read, while nobody watched
+
+    const second = await startServer({ DATA_DIR: dir });
+    expect(await balanceOf(second.url)).toBe(1006);
+    expect(second.logs.find((line) => line.msg === 'balance reconciled')).toMatchObject({ reason: expect.stringContaining('a legacy booking made while the service was stopped') });
+    // The same writer saves again with its booking and a toggle: an echo, not a second booking.
+    await writeJson(join(dir, ATS), { ...read, balance: 1001, enabled: false });
+    await waitFor(async () => (await json(`${second.url}/auto_trading/status`)).body.data.enabled === false, 2_000, 'the toggle');
+    expect(await balanceOf(second.url)).toBe(1006);
+  });
+});
