@@ -16,6 +16,13 @@ const PLAIN_DECIMAL = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 
 export type ParseResult = { ok: true; value: Amount } | { ok: false; message: string };
 
+/** A JSON number's own text (`99999999999.99999999`), read exactly rather than through a double. */
+export interface NumberLiteral {
+  literal: string;
+}
+
+const isNumberLiteral = (input: unknown): input is NumberLiteral => typeof (input as NumberLiteral | null)?.literal === 'string';
+
 interface ParseOptions {
   /**
    * The legacy files' variants (SPEC, The files): a numeric string with spaces, `+` or an exponent,
@@ -34,9 +41,16 @@ export function parseAmount(input: unknown, options: ParseOptions = {}): ParseRe
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return { ok: false, message: 'must be a finite number' };
     text = String(input);
+  } else if (isNumberLiteral(input)) {
+    // A JSON number as the client wrote it: every digit, which a double may not hold.
+    text = input.literal;
   } else if (typeof input === 'string') {
     text = options.lenient ? input.trim() : input;
-    if (!options.lenient && !PLAIN_DECIMAL.test(text)) return { ok: false, message: 'must be a plain decimal number such as "15000.50"' };
+    if (!options.lenient) {
+      if (!PLAIN_DECIMAL.test(text)) return { ok: false, message: 'must be a plain decimal number such as "15000.50"' };
+      if (text.startsWith('-') && !options.allowNegative) return { ok: false, message: 'must be at least 0, written without a sign' };
+      if ((text.split('.')[1]?.length ?? 0) > SCALE) return { ok: false, message: `must have at most ${SCALE} decimal places` };
+    }
   } else {
     return { ok: false, message: 'must be a number or a numeric string' };
   }

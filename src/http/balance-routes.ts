@@ -11,6 +11,7 @@ import { requireBearer } from './access.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { fromZod } from './errors.ts';
 import type { EventStream } from './events.ts';
+import { exactNumber, keepRawBody } from './exact-numbers.ts';
 import { toJson } from './json.ts';
 import type { RouteTable } from './own-routes.ts';
 import { matchHits, noneMatchHits, revisionsNamed } from './conditional.ts';
@@ -25,6 +26,17 @@ export interface BalanceRoutesDeps {
   apiToken: string | undefined;
   /** Present when forwarding: /health says whether the legacy backend is reachable. */
   upstream?: { status(): Promise<object> };
+}
+
+/** The change as the client wrote it: an amount sent as a JSON number is taken from its digits (exact-numbers.ts). */
+function withExactNumbers(req: Request, change: { op: ChangeOp; reason?: string }): { op: ChangeOp; reason?: string } {
+  const { op } = change;
+  // The same op back when the double held every digit, so that callers can tell.
+  const exact = op.kind === 'set' ? exactNumber(req, 'balance', false) : op.kind === 'delta' ? exactNumber(req, 'delta', true) : undefined;
+  if (exact === undefined) return change;
+  if (op.kind === 'set' && exact !== op.balance) return { ...change, op: { ...op, balance: exact } };
+  if (op.kind === 'delta' && exact !== op.delta) return { ...change, op: { ...op, delta: exact } };
+  return change;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -54,11 +66,14 @@ export function balanceRoutes({ balance, history, representations, events, apiTo
   const auth = requireBearer(apiToken);
 
   const change = (route: string, body: (req: Request) => { op: ChangeOp; reason?: string }): RequestHandler => async (req, res) => {
-    const { op, reason } = body(req);
+    const parsed = body(req);
+    const { op, reason } = withExactNumbers(req, parsed);
     const request: ChangeRequest = { op, ...(reason !== undefined && { reason }) };
     const key = req.get('idempotency-key');
     if (key !== undefined) {
-      const requestHash = createHash('sha256').update(`${route}\n${canonicalJson(req.body ?? {})}`).digest('base64url');
+      // Two amounts one double cannot tell apart are two bodies: the exact one joins the fingerprint then (only then, so fingerprints stay as they were).
+      const exact = op !== parsed.op ? `\n${JSON.stringify(op, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value))}` : '';
+      const requestHash = createHash('sha256').update(`${route}\n${canonicalJson(req.body ?? {})}${exact}`).digest('base64url');
       request.idempotency = { key: parse(idempotencyKeySchema, key, 'Idempotency-Key header'), requestHash };
     }
     const ifMatch = req.get('if-match');
@@ -79,7 +94,12 @@ export function balanceRoutes({ balance, history, representations, events, apiTo
     res.end(bytes);
   };
 
-  const jsonBody = express.json({ type: () => true, limit: '16kb', strict: false });
+  const parseJson = express.json({ type: () => true, limit: '16kb', strict: false, verify: keepRawBody });
+  // The body is JSON whatever its Content-Type says — its charset too: read as UTF-8 (body-parser would refuse another with 415).
+  const jsonBody: RequestHandler = (req, res, next) => {
+    if (/charset=/i.test(req.headers['content-type'] ?? '') && !/charset=("?)utf-?8\1/i.test(req.headers['content-type'] ?? '')) delete req.headers['content-type'];
+    parseJson(req, res, next);
+  };
   const guarded = (handler: RequestHandler) => [auth, jsonBody, handler];
 
   return {

@@ -25,6 +25,12 @@ export class JsonObjectText {
     return new JsonObjectText(text, scanTopLevel(text));
   }
 
+  /** The raw JSON text of a top-level value (`99999999999.99999999`, `"x"`), or undefined when there is no such key. */
+  valueText(key: string): string | undefined {
+    const span = this.layout.spans.get(key);
+    return span && this.text.slice(span.start, span.end);
+  }
+
   /** A fresh object holding only `values` (raw JSON texts), pretty-printed like the legacy files. */
   static create(values: Record<string, string>): JsonObjectText {
     const body = Object.entries(values).map(([key, raw]) => `  ${JSON.stringify(key)}: ${raw}`);

@@ -206,3 +206,40 @@ describe('anything else', () => {
     expect(res.headers['x-request-id']).toBe('abc-123');
   });
 });
+
+describe('amounts exactly as the client wrote them (an attacker found JSON numbers rounded)', () => {
+  it('keeps every digit of an amount sent as a JSON number that a double cannot hold', async () => {
+    const dir = await tempDir();
+    const service = await openService(dir);
+    try {
+      const set = await request(service.app).post('/virtual_balance').set('Content-Type', 'application/json').send('{"balance": 99999999999.99999999}').expect(200);
+      expect(set.text).toContain('"balance":99999999999.99999999');
+      const delta = await request(service.app).post('/virtual_balance').send('{"delta": -0.00000001}').expect(200);
+      expect(delta.text).toContain('"balance":99999999999.99999998');
+      await request(service.app).post('/virtual_balance').send('{"balance": 1.123456789}').expect(400);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it.each(['"5.000000000"', '"-0"', '"-1"'])('refuses the string %s as a balance (at most 8 written decimals; no sign)', async (text) => {
+    const dir = await tempDir();
+    const service = await openService(dir);
+    try {
+      const res = await request(service.app).post('/virtual_balance').send(`{"balance": ${text}}`).expect(400);
+      expect(res.body.errors[0].path).toBe('balance');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('reads a body labelled with another charset as the JSON it is', async () => {
+    const dir = await tempDir();
+    const service = await openService(dir);
+    try {
+      await request(service.app).post('/virtual_balance').set('Content-Type', 'text/plain; charset=latin1').send('{"balance": 42}').expect(200);
+    } finally {
+      await service.close();
+    }
+  });
+});
