@@ -3,7 +3,7 @@
 
 import { formatAmount, type Amount } from './amount.ts';
 import { toRecord, type Snapshot } from './change.ts';
-import type { BalanceStore, JournalEntry, JournalPort, Log } from './ports.ts';
+import { asFileFault, type BalanceStore, type JournalEntry, type JournalPort, type Log } from './ports.ts';
 import { FUTURE_TOLERANCE_MS, reconcile, type Decision, type FileState, type NamedState } from './reconcile.ts';
 import { mayBeStale } from './stale-write-back.ts';
 import { rewrite } from './commit/write-through.ts';
@@ -47,7 +47,8 @@ export async function decideStartup<F extends { name: string; state: FileState }
 /** The balance to serve; throws StartupRefusedError, touching nothing, when a corrupt file is all there is. */
 export async function settleFromDisk({ stores, journal, syncFolder, initialBalance, log, now }: SettleDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
   const head = journal.last();
-  const read = await Promise.all(stores.map(async (store) => ({ store, name: store.name, state: (await store.read()).state })));
+  // A file start-up cannot read at all (a directory in its place) stops it, naming the file.
+  const read = await Promise.all(stores.map(async (store) => ({ store, name: store.name, state: (await store.read().catch(asFileFault(store.name))).state })));
   const { decision, files } = await decideStartup(read, { head, writeBackHistory: (revision, file) => journal.writeBackHistory(revision, file) }, { initialBalance, nowMs: now() });
   if (decision.action === 'refuse') {
     throw new StartupRefusedError(files.filter(({ name }) => decision.corrupt.includes(name)).map(({ name, state }) => ({ name, reason: reasonOf(state) })));

@@ -39,6 +39,12 @@ function setPageHeaders(res: Response): void {
   });
 }
 
+/** Whether an If-Modified-Since date is at or after the file's time (to the second, as HTTP dates go). */
+function notModifiedSince(header: string | undefined, mtimeMs: number): boolean {
+  const since = header === undefined ? Number.NaN : Date.parse(header);
+  return Number.isFinite(since) && Math.floor(mtimeMs / 1000) * 1000 <= since;
+}
+
 /** The page's router, for mounting at `/balance-sync` (`app.use('/balance-sync', operatorPage())`). */
 export function operatorPage(): Router {
   const router = Router();
@@ -67,11 +73,13 @@ export function operatorPage(): Router {
     // and fetch() sends that with every conditional request.
     const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
     res.setHeader('ETag', etag);
-    if (noneMatchHits(req, etag)) {
+    res.setHeader('Last-Modified', stats.mtime.toUTCString());
+    // §13.1.3: If-Modified-Since only when there is no If-None-Match; Cache-Control plays no part here either.
+    if (req.headers['if-none-match'] !== undefined ? noneMatchHits(req, etag) : notModifiedSince(req.headers['if-modified-since'], stats.mtimeMs)) {
       res.statusCode = 304;
       return void res.end();
     }
-    res.sendFile(file, { etag: false, dotfiles: 'allow' }, (error) => {
+    res.sendFile(file, { etag: false, lastModified: false, dotfiles: 'allow' }, (error) => {
       // An aborted download is the client's business; anything else is ours to report.
       if (error && !res.headersSent) next(error);
     });

@@ -2,8 +2,8 @@
 // keys the service owns into it atomically, keeps every other byte, and loses no write of another process.
 
 import { randomBytes } from 'node:crypto';
-import { realpath, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, readlink, realpath, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatAmount, type Amount } from '../domain/amount.ts';
 import { FileChangedError, type BalanceRecord, type BalanceStore, type FileRole, type Observation, type PreparedWrite, type StrayWrites } from '../domain/ports.ts';
 import { keepCorruptCopy } from './corrupt-copy.ts';
@@ -84,7 +84,8 @@ export class BalanceFile implements BalanceStore {
   }
 
   async read(): Promise<Observation> {
-    this.realPath = await realpath(this.path).catch(() => this.path);
+    // A link is written through, a dangling one too (the link stays, its target is created).
+    this.realPath = await realpath(this.path).catch(async () => (await danglingTarget(this.path)) ?? this.path);
     const read = await readSettled(this.path, (text) => isWhole(this.shape, text));
     const sameVersion = read !== null && this.seen !== null && read.fingerprint.ino === this.seen.ino;
     this.seen = read?.fingerprint ?? null;
@@ -237,4 +238,11 @@ export class BalanceFile implements BalanceStore {
       placed();
     });
   }
+}
+
+/** Where a symlink that points at nothing (yet) points, or null when `path` is no such link. */
+async function danglingTarget(path: string): Promise<string | null> {
+  const info = await lstat(path).catch(() => null);
+  if (!info?.isSymbolicLink()) return null;
+  return resolve(dirname(path), await readlink(path));
 }

@@ -53,6 +53,15 @@ describe('serving the page', () => {
     },
   );
 
+  it('answers If-Modified-Since with 304 too, no-cache or not, unless an If-None-Match names another version (RFC 9110 §13.1.3)', async () => {
+    const first = await request(app).get('/balance-sync/operator.js').expect(200);
+    const modified = first.headers['last-modified'] as string;
+    expect(modified).toBeTruthy();
+    await request(app).get('/balance-sync/operator.js').set({ 'If-Modified-Since': modified, 'Cache-Control': 'no-cache' }).expect(304);
+    await request(app).get('/balance-sync/operator.js').set({ 'If-Modified-Since': new Date(Date.parse(modified) - 60_000).toUTCString() }).expect(200);
+    await request(app).get('/balance-sync/operator.js').set({ 'If-Modified-Since': modified, 'If-None-Match': '"older"' }).expect(200);
+  });
+
   it('leaves anything else, and every method but GET and HEAD, to the app (its JSON 404)', async () => {
     await request(app).get('/balance-sync/nothing-here.js').expect(404, { status: 'error' });
     await request(app).get('/balance-sync/vendor/uPlot.cjs.js').expect(404, { status: 'error' });

@@ -111,6 +111,19 @@ describe('writing', () => {
     expect(JSON.parse(await readFile(real, 'utf8'))).toMatchObject({ balance: 15000, keep: true });
   });
 
+  it('writes through a symlink that points at nothing yet, creating its target and keeping the link', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'real'));
+    const real = join(dir, 'real', 'state.json');
+    const path = join(dir, 'auto_trading_state.json');
+    await symlink(real, path);
+    const store = new BalanceFile(path, tradingStateShape);
+    expect((await store.read()).state).toEqual({ status: 'missing' });
+    await write(store, record);
+    expect((await lstat(path)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(real, 'utf8'))).toMatchObject({ balance: 15000 });
+  });
+
   it('keeps a mode someone gave the file after it was read', async () => {
     const { path, store } = await fileWith(tradingStateShape, '{"balance": 1}');
     await store.read();
