@@ -1,0 +1,31 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { asAmount } from '../../src/domain/amount.ts';
+import { amount, expectEveryHostHolds, journalReasons, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
+import { postDelta } from '../helpers/keyed-clients.ts';
+import { postgresMissing, startRelay, type Relay } from '../helpers/postgres.ts';
+
+const INITIAL = amount('10000');
+
+// A relay between a host and the real server cuts the host's connection at the one moment that
+// matters: right after the bytes carrying COMMIT reach the server, before its answer can come back.
+describe.skipIf(postgresMissing)('a change whose COMMIT answer is lost, on a real host', () => {
+  let shared: Shared;
+  let relay: Relay;
+  beforeEach(async () => {
+    shared = await sharedDatabase();
+    relay = await startRelay(shared.databaseUrl);
+  });
+  afterEach(() => relay.close());
+
+  const hostBehindRelay = () => startHost({ ...shared, databaseUrl: relay.url }, 'relayed');
+
+  it('is looked up by its id and answered 200 when it was applied — applied once, though it carried no Idempotency-Key', async () => {
+    const host = await hostBehindRelay();
+    const cut = relay.cutAt('COMMIT', { forward: true });
+    const answer = await postDelta(host, 'lost-once', '2.5', false);
+    await cut;
+    expect(answer).toMatchObject({ status: 200, revision: 2, balance: asAmount(INITIAL + amount('2.5')) });
+    expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-once', 1]]));
+    await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
+  });
+});

@@ -1,0 +1,104 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { asAmount } from '../../src/domain/amount.ts';
+import { amount, exact, expectEveryHostHolds, files, head, served, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
+import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
+import { postgresMissing } from '../helpers/postgres.ts';
+import { json } from '../helpers/server-process.ts';
+import { connect, type SseClient } from '../helpers/sse.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const INITIAL = amount('10000');
+
+/** The stream's event for `revision` (earlier ones are skipped), or a failure once `ms` have passed. */
+async function eventFor(stream: SseClient, revision: number, ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event for revision ${revision} within ${ms} ms`)), ms)));
+  try {
+    for (;;) {
+      const event = await Promise.race([stream.next(), deadline]);
+      if (Number(event.revision) >= revision) return { balance: exact(event.balance), revision: event.revision };
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Hosts are real server processes on one machine, each with its own port, data folder and HOST_ID,
+// all on one fresh database (SPEC: One balance across hosts).
+describe.skipIf(postgresMissing)('one balance across hosts', () => {
+  let shared: Shared;
+  beforeEach(async () => {
+    shared = await sharedDatabase();
+  });
+
+  it("puts a change made on host A into host B's GET, both of B's files and B's event stream within 1 s — both ways", async () => {
+    const [a, b] = (await startHosts(shared, ['a', 'b'])) as [Host, Host];
+    const streams = new Map([a, b].map((host) => [host, connect(`${host.url}/virtual_balance/events`)]));
+    try {
+      let expected = INITIAL;
+      for (const [i, [from, to]] of [[a, b], [b, a], [a, b], [b, a]].entries()) {
+        const delta = `${i + 1}.0${i + 1}`;
+        const answer = await postDelta(from as Host, `convergence-${i}`, delta);
+        // One second for all three, from the answer on the host that made the change.
+        const due = performance.now() + 1_000;
+        const left = () => due - performance.now();
+        expect(answer.status).toBe(200);
+        expected = asAmount(expected + amount(delta));
+        const reading = { balance: expected, revision: answer.revision as number };
+        const other = to as Host;
+        await waitFor(async () => (await served(other)).revision === reading.revision, left(), `${other.id} to serve revision ${reading.revision}`);
+        expect(await served(other)).toEqual(reading);
+        await waitFor(async () => (await files(other)).every((f) => f.revision === reading.revision && f.balance === expected), left(), `both of ${other.id}'s files`);
+        expect(await eventFor(await (streams.get(other) as Promise<SseClient>), reading.revision, left())).toEqual(reading);
+      }
+      await expectEveryHostHolds(shared, [a, b], expected);
+    } finally {
+      for (const stream of streams.values()) (await stream).close();
+    }
+  });
+
+  it('applies deltas from clients on every host at once exactly once, and answers a key replayed on another host with the same revision', async () => {
+    // Started at the same instant on an empty database: they migrate and bring the account in once.
+    const hosts = await startHosts(shared, ['a', 'b', 'c'], { together: true });
+    const imported = hosts.filter((host) => host.server.logs.some((line) => String(line.msg).startsWith('brought this folder')));
+    expect(imported).toHaveLength(1);
+    const load = keyedLoad(hosts, { clients: 3, label: 'concurrent', replay: true });
+    await waitFor(() => load.ledger.acked.size >= 150, 15_000, '150 acknowledged deltas');
+    await load.stop();
+
+    // The database was up all along: no change was refused for contention between hosts.
+    expect(load.ledger.refused).toEqual([]);
+    expect(load.ledger.replayed).toBe(load.ledger.acked.size);
+    await expectAccounted(shared, hosts, load.ledger);
+  });
+
+  it('applies a key sent to every host at the same instant once, and every host answers the same revision', async () => {
+    const hosts = await startHosts(shared, ['a', 'b', 'c']);
+    for (let i = 0; i < 15; i++) {
+      const answers = await Promise.all(hosts.map((host) => postDelta(host, `race-${i}`, '0.01')));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(new Set(answers.map((a) => a.revision)).size).toBe(1);
+      expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
+    }
+    expect((await head(shared)).revision).toBe(1 + 15);
+    await expectEveryHostHolds(shared, hosts, asAmount(INITIAL + amount('0.15')));
+  });
+
+  it("lists the account's hosts in /health with the revision each one's files hold and its lag", async () => {
+    const hosts = await startHosts(shared, ['a', 'b']);
+    expect((await postDelta(hosts[0] as Host, 'fleet', '1')).status).toBe(200);
+    const { revision } = await head(shared);
+    // Each host says every 3 s which revision its files hold.
+    const { value: health } = await waitFor(async () => {
+      const { status, body } = await json(`${hosts[1]?.url}/health`);
+      const seen = body.hosts as { host_id: string; revision: number; lag: number; seen_at: string }[];
+      return status === 200 && seen.length === 2 && seen.every((h) => h.revision === revision) ? body : undefined;
+    }, 8_000, 'both hosts at the current revision in /health');
+    expect(health.store).toEqual({ kind: 'postgres', reachable: true });
+    expect(health.hosts.map((h: { host_id: string }) => h.host_id)).toEqual(hosts.map((h) => h.id).sort());
+    for (const seen of health.hosts) {
+      expect(seen).toMatchObject({ revision, lag: 0 });
+      expect(Date.now() - Date.parse(seen.seen_at)).toBeLessThan(60_000);
+    }
+  });
+});
