@@ -53,9 +53,10 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
     let decided: Decided<Job>;
     if (jobs.length === 0 && !hasOutsideBalance(looked)) {
       // Nothing to decide: the files follow the shared balance (another host's change, a file to heal).
+      // A change that left the balance as it was (a delta of 0) is a revision all the same: both files take it.
       const head = (await deps.truth.head()) ?? before;
       const outside = await judgeOutside({ ...deps, journal: deps.truth }, head, looked);
-      staged = await stage(needsWriting(head, false), head, true);
+      staged = await stage(needsWriting(head, head.revision !== before.revision), head, true);
       decided = { snapshot: head, entries: [], outside, plan: { snapshot: head, entries: [], outcomes: [] }, staged };
     } else {
       const keys = jobs.flatMap(({ request }) => (request.idempotency ? [request.idempotency.key] : []));
