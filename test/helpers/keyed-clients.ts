@@ -13,6 +13,8 @@ export interface Answer {
   balance?: Amount;
   replayed: boolean;
   ms: number;
+  /** What a refusal said. */
+  message?: string;
 }
 
 /**
@@ -28,9 +30,9 @@ export async function postDelta(host: Host, key: string, delta: string, keyed = 
       headers: keyed ? { 'Idempotency-Key': key } : {},
       signal: AbortSignal.timeout(15_000),
     });
-    const body = (await response.json()) as { balance?: unknown; revision?: number };
+    const body = (await response.json()) as { balance?: unknown; revision?: number; message?: string };
     const ms = performance.now() - started;
-    if (response.status !== 200) return { status: response.status, replayed: false, ms };
+    if (response.status !== 200) return { status: response.status, replayed: false, ms, ...(body.message !== undefined && { message: body.message }) };
     return { status: 200, revision: body.revision as number, balance: exact(body.balance), replayed: response.headers.get('idempotency-replayed') === 'true', ms };
   } catch {
     return { status: 'network', replayed: false, ms: performance.now() - started };

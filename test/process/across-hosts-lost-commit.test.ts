@@ -3,6 +3,7 @@ import { asAmount } from '../../src/domain/amount.ts';
 import { amount, expectEveryHostHolds, journalReasons, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
 import { postDelta } from '../helpers/keyed-clients.ts';
 import { postgresMissing, startRelay, type Relay } from '../helpers/postgres.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const INITIAL = amount('10000');
 
@@ -26,6 +27,25 @@ describe.skipIf(postgresMissing)('a change whose COMMIT answer is lost, on a rea
     await cut;
     expect(answer).toMatchObject({ status: 200, revision: 2, balance: asAmount(INITIAL + amount('2.5')) });
     expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-once', 1]]));
+    await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
+  });
+
+  it('is answered within 5 s when the database goes silent meanwhile, and its key, sent again, tells it was applied', async () => {
+    const host = await hostBehindRelay();
+    const cut = relay.cutAt('COMMIT', { forward: true, silence: true });
+    const answer = await postDelta(host, 'lost-silent', '2.5');
+    await cut;
+    // Not a failure: it may well be applied, and the answer says so.
+    expect(answer).toMatchObject({ status: 503, message: expect.stringMatching(/not known/) });
+    expect(answer.ms).toBeLessThan(5_000);
+
+    relay.silence(false);
+    const { value: again } = await waitFor(async () => {
+      const replay = await postDelta(host, 'lost-silent', '2.5');
+      return replay.status === 200 ? replay : undefined;
+    }, 10_000, 'the key to be answered');
+    expect(again).toMatchObject({ replayed: true, revision: 2 });
+    expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-silent', 1]]));
     await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
   });
 });

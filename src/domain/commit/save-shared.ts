@@ -5,10 +5,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
-import { StorageUnavailableError } from '../errors.ts';
 import { hasOutsideBalance, judgeOutside, lookAtFiles, nothingSeen, type OutsideEdits } from '../outside-edits.ts';
 import { asFileFault, type BalanceStore, type PreparedWrite } from '../ports.ts';
-import { isOutcomeUnknown, onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
+import { onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
 import { planBatch, type Plan } from './plan.ts';
 import type { Saved, SaveDeps } from './save-batch.ts';
 import { isRace } from './write-through.ts';
@@ -70,15 +69,10 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
         staged = await stage(needsWriting(plan.snapshot, plan.entries.length > 0 || outside.entries.length > 0 || plan.snapshot.revision !== before.revision), plan.snapshot, overwrite);
         return { snapshot: plan.snapshot, entries, outside, plan, staged };
       };
-      try {
-        decided = await deps.truth.commit({ commitId, keys }, decide);
-      } catch (error) {
-        if (!isOutcomeUnknown<Decided<Job>>(error)) throw error;
-        // The COMMIT's answer was lost: applied is success (never applied twice, never reported failed).
-        const outcome = await deps.truth.outcomeOf(error.commitId).catch(() => 'unknown' as const);
-        if (outcome !== 'applied') throw outcome === 'absent' ? new StorageUnavailableError() : error;
-        decided = error.decision;
-      }
+      // A COMMIT whose answer was lost has been looked up by its id for as long as a change may take
+      // (applied: this is its answer). Still unknown, it is a 503 that says so, not a failure: a
+      // client that sends it again with its Idempotency-Key gets the first answer if it was applied.
+      decided = await deps.truth.commit({ commitId, keys }, decide);
     }
     const { plan, outside } = decided;
     saved = {
