@@ -3,7 +3,7 @@ import { asAmount } from '../../src/domain/amount.ts';
 import { amount, exact, expectEveryHostHolds, files, head, served, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
 import { postgresMissing } from '../helpers/postgres.ts';
-import { json } from '../helpers/server-process.ts';
+import { json, post } from '../helpers/server-process.ts';
 import { connect, type SseClient } from '../helpers/sse.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -82,6 +82,23 @@ describe.skipIf(postgresMissing)('one balance across hosts', () => {
     }
     expect((await head(shared)).revision).toBe(1 + 15);
     await expectEveryHostHolds(shared, hosts, asAmount(INITIAL + amount('0.15')));
+  });
+
+  it("judges If-Match by the account's revision on every host, and refuses a key reused with another body on another host (422)", async () => {
+    const [a, b] = (await startHosts(shared, ['a', 'b'])) as [Host, Host];
+    const { headers } = await json(`${b.url}/virtual_balance`);
+    const etag = headers.get('etag') as string;
+    expect((await postDelta(a, 'first', '1')).status).toBe(200);
+    // The ETag host B gave before host A's change is stale on B too.
+    const stale = await post(`${b.url}/virtual_balance`, { delta: 1 }, { 'If-Match': etag });
+    expect(stale.status).toBe(412);
+    const { revision } = await head(shared);
+    const current = await post(`${b.url}/virtual_balance`, { delta: 1 }, { 'If-Match': `"r${revision}"` });
+    expect(current).toMatchObject({ status: 200, body: { revision: revision + 1 } });
+    // Host B has never seen the key: the database remembers it.
+    const reused = await post(`${b.url}/virtual_balance`, { delta: 2, reason: 'first' }, { 'Idempotency-Key': 'first' });
+    expect(reused.status).toBe(422);
+    await expectEveryHostHolds(shared, [a, b], asAmount(INITIAL + amount('2')));
   });
 
   it("lists the account's hosts in /health with the revision each one's files hold and its lag", async () => {
