@@ -10,7 +10,7 @@ import { asFileFault, type BalanceStore, type PreparedWrite } from '../ports.ts'
 import { onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
 import { planBatch, type Plan } from './plan.ts';
 import type { Saved, SaveDeps } from './save-batch.ts';
-import { isRace } from './write-through.ts';
+import { firstFailure, isRace } from './write-through.ts';
 
 export interface SharedSaveDeps extends Omit<SaveDeps, 'journal'> {
   truth: SharedTruth;
@@ -22,12 +22,17 @@ interface Decided<Job> extends SharedDecision {
   staged: { store: BalanceStore; write: PreparedWrite }[];
 }
 
-/** Both files' new versions, fsynced and looked at once more (a race found here sends the batch round again). */
+/**
+ * Both files' new versions, written and fsynced at the same time, then looked at once more (a race
+ * found here sends the batch round again). This runs while the account is held: every host's changes
+ * wait for it, so the two fsyncs overlap rather than follow each other.
+ */
 async function stage(stores: readonly BalanceStore[], snapshot: Snapshot, overwrite: boolean) {
-  const staged: Decided<unknown>['staged'] = [];
+  const staging = await Promise.allSettled(stores.map((store) => store.prepare(toRecord(snapshot)).catch(asFileFault(store.name))));
+  const staged: Decided<unknown>['staged'] = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
   try {
-    for (const store of stores) staged.push({ store, write: await store.prepare(toRecord(snapshot)).catch(asFileFault(store.name)) });
-    for (const { store, write } of staged) await write.lastLook({ overwrite }).catch(asFileFault(store.name));
+    firstFailure(staging);
+    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook({ overwrite }).catch(asFileFault(store.name)))));
     return staged;
   } catch (error) {
     await Promise.all(staged.map(({ write }) => write.discard()));
@@ -89,10 +94,11 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
     // Committed (or nothing to commit): the files take it. An outside edit landing after the last look
     // stays in the version this replaces, and is merged from there at the next look.
     try {
-      for (const { store, write } of decided.staged) {
+      const renames = decided.staged.map(async ({ store, write }) => {
         await write.commit().catch(asFileFault(store.name));
         await deps.afterStep?.(store.name);
-      }
+      });
+      firstFailure(await Promise.allSettled(renames));
       if (decided.staged.length > 0) await deps.syncFolder();
     } catch (error) {
       await Promise.all(decided.staged.map(({ write }) => write.discard()));
