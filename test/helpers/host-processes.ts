@@ -18,13 +18,17 @@ export interface Host {
   server: ServerProcess;
 }
 
-/** Where the hosts of one test keep their truth: a fresh database and an account of their own. */
+/** Where the hosts of one test keep their truth: an account of their own (a test file's tests share a fresh database). */
 export interface Shared {
   databaseUrl: string;
   account: string;
 }
 
-export const sharedDatabase = async (): Promise<Shared> => ({ databaseUrl: await freshDatabase(), account: uniqueName('account') });
+/** A fresh database for a test file (dropped after it). */
+export const sharedDatabase = (): Promise<string> => freshDatabase();
+
+/** A new account on `databaseUrl`, for one test. */
+export const newAccount = (databaseUrl: string): Shared => ({ databaseUrl, account: uniqueName('account') });
 
 /**
  * Starts a host on `shared` (its data folder fresh unless given). Host ids are unique per test, so a
@@ -40,12 +44,12 @@ export async function startHost(shared: Shared, name: string, options: { id?: st
 /** The same host (id and folder) started again, after a kill or a stop. */
 export const restartHost = async (shared: Shared, host: Host): Promise<Host> => startHost(shared, host.id, { id: host.id, dir: host.dir });
 
-/** Hosts started one after another (the first brings the account in, the others join it), or `together`. */
+/** The first host brings the account in, then the others join it, together; or all `together`. */
 export async function startHosts(shared: Shared, names: readonly string[], { together = false } = {}): Promise<Host[]> {
   if (together) return Promise.all(names.map((name) => startHost(shared, name)));
-  const hosts: Host[] = [];
-  for (const name of names) hosts.push(await startHost(shared, name));
-  return hosts;
+  const [first, ...others] = names;
+  const host = await startHost(shared, first as string);
+  return [host, ...(await Promise.all(others.map((name) => startHost(shared, name))))];
 }
 
 /** An amount read exactly: a JSON number the service wrote has at most 8 decimals, and its shortest text is that. */

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
-import { amount, expectEveryHostHolds, journalReasons, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
+import { amount, expectEveryHostHolds, journalReasons, newAccount, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
 import { postDelta } from '../helpers/keyed-clients.ts';
 import { postgresMissing, startRelay, type Relay } from '../helpers/postgres.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -10,11 +10,15 @@ const INITIAL = amount('10000');
 // A relay between a host and the real server cuts the host's connection at the one moment that
 // matters: right after the bytes carrying COMMIT reach the server, before its answer can come back.
 describe.skipIf(postgresMissing)('a change whose COMMIT answer is lost, on a real host', () => {
+  let database: string;
   let shared: Shared;
   let relay: Relay;
+  beforeAll(async () => {
+    database = await sharedDatabase();
+  });
   beforeEach(async () => {
-    shared = await sharedDatabase();
-    relay = await startRelay(shared.databaseUrl);
+    shared = newAccount(database);
+    relay = await startRelay(database);
   });
   afterEach(() => relay.close());
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Amount } from '../../src/domain/amount.ts';
-import { amount, exact, expectEveryHostHolds, files, served, sharedDatabase, startHost, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
+import { amount, exact, expectEveryHostHolds, files, newAccount, served, sharedDatabase, startHost, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
 import { postDelta, type Answer } from '../helpers/keyed-clients.ts';
 import { adminQuery, postgresMissing } from '../helpers/postgres.ts';
 import { json, startServer } from '../helpers/server-process.ts';
@@ -27,9 +27,13 @@ async function folderFromFilesOnly(): Promise<{ dir: string; answers: Map<string
 }
 
 describe.skipIf(postgresMissing)('from files to PostgreSQL', () => {
+  let database: string;
   let shared: Shared;
-  beforeEach(async () => {
-    shared = await sharedDatabase();
+  beforeAll(async () => {
+    database = await sharedDatabase();
+  });
+  beforeEach(() => {
+    shared = newAccount(database);
   });
 
   it('brings a folder in: history continues, its keys are not applied again on any host; a joining host takes the shared balance and says so', async () => {

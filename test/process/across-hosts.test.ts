@@ -1,6 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
-import { amount, exact, expectEveryHostHolds, files, head, served, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
+import { amount, exact, expectEveryHostHolds, files, head, newAccount, served, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
 import { postgresMissing } from '../helpers/postgres.ts';
 import { json, post } from '../helpers/server-process.ts';
@@ -26,12 +26,16 @@ async function eventFor(stream: SseClient, revision: number, ms: number) {
 // Hosts are real server processes on one machine, each with its own port, data folder and HOST_ID,
 // all on one fresh database (SPEC: One balance across hosts).
 describe.skipIf(postgresMissing)('one balance across hosts', () => {
+  let database: string;
   let shared: Shared;
-  beforeEach(async () => {
-    shared = await sharedDatabase();
+  beforeAll(async () => {
+    database = await sharedDatabase();
+  });
+  beforeEach(() => {
+    shared = newAccount(database);
   });
 
-  it("puts a change made on host A into host B's GET, both of B's files and B's event stream within 1 s — both ways", async () => {
+  it("puts a change made on host A into host B's GET, both of B's files and B's event stream within 1 s — both ways — and lists both hosts in /health", async () => {
     const [a, b] = (await startHosts(shared, ['a', 'b'])) as [Host, Host];
     const streams = new Map([a, b].map((host) => [host, connect(`${host.url}/virtual_balance/events`)]));
     try {
@@ -51,7 +55,23 @@ describe.skipIf(postgresMissing)('one balance across hosts', () => {
         await waitFor(async () => (await files(other)).every((f) => f.revision === reading.revision && f.balance === expected), left(), `both of ${other.id}'s files`);
         expect(await eventFor(await (streams.get(other) as Promise<SseClient>), reading.revision, left())).toEqual(reading);
       }
-      await expectEveryHostHolds(shared, [a, b], expected);
+      const { revision } = await expectEveryHostHolds(shared, [a, b], expected);
+      // The fleet view: each host says every 3 s which revision its files hold (and reads the others'),
+      // so the later of the two to say so lists both at the last revision.
+      const { value: health } = await waitFor(async () => {
+        for (const host of [a, b]) {
+          const { status, body } = await json(`${host.url}/health`);
+          const seen = body.hosts as { host_id: string; revision: number }[];
+          if (status === 200 && seen.length === 2 && seen.every((h) => h.revision === revision)) return body;
+        }
+        return undefined;
+      }, 5_000, 'both hosts at the last revision in /health');
+      expect(health.store).toEqual({ kind: 'postgres', reachable: true });
+      expect(health.hosts.map((h: { host_id: string }) => h.host_id)).toEqual([a.id, b.id].sort());
+      for (const seen of health.hosts) {
+        expect(seen).toMatchObject({ revision, lag: 0 });
+        expect(Date.now() - Date.parse(seen.seen_at)).toBeLessThan(60_000);
+      }
     } finally {
       for (const stream of streams.values()) (await stream).close();
     }
@@ -63,7 +83,7 @@ describe.skipIf(postgresMissing)('one balance across hosts', () => {
     const imported = hosts.filter((host) => host.server.logs.some((line) => String(line.msg).startsWith('brought this folder')));
     expect(imported).toHaveLength(1);
     const load = keyedLoad(hosts, { clients: 3, label: 'concurrent', replay: true });
-    await waitFor(() => load.ledger.acked.size >= 150, 15_000, '150 acknowledged deltas');
+    await waitFor(() => load.ledger.acked.size >= 90, 15_000, '90 acknowledged deltas');
     await load.stop();
 
     // The database was up all along: no change was refused for contention between hosts.
@@ -74,14 +94,14 @@ describe.skipIf(postgresMissing)('one balance across hosts', () => {
 
   it('applies a key sent to every host at the same instant once, and every host answers the same revision', async () => {
     const hosts = await startHosts(shared, ['a', 'b', 'c']);
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 8; i++) {
       const answers = await Promise.all(hosts.map((host) => postDelta(host, `race-${i}`, '0.01')));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
       expect(new Set(answers.map((a) => a.revision)).size).toBe(1);
       expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
     }
-    expect((await head(shared)).revision).toBe(1 + 15);
-    await expectEveryHostHolds(shared, hosts, asAmount(INITIAL + amount('0.15')));
+    expect((await head(shared)).revision).toBe(1 + 8);
+    await expectEveryHostHolds(shared, hosts, asAmount(INITIAL + amount('0.08')));
   });
 
   it("judges If-Match by the account's revision on every host, and refuses a key reused with another body on another host (422)", async () => {
@@ -99,23 +119,5 @@ describe.skipIf(postgresMissing)('one balance across hosts', () => {
     const reused = await post(`${b.url}/virtual_balance`, { delta: 2, reason: 'first' }, { 'Idempotency-Key': 'first' });
     expect(reused.status).toBe(422);
     await expectEveryHostHolds(shared, [a, b], asAmount(INITIAL + amount('2')));
-  });
-
-  it("lists the account's hosts in /health with the revision each one's files hold and its lag", async () => {
-    const hosts = await startHosts(shared, ['a', 'b']);
-    expect((await postDelta(hosts[0] as Host, 'fleet', '1')).status).toBe(200);
-    const { revision } = await head(shared);
-    // Each host says every 3 s which revision its files hold.
-    const { value: health } = await waitFor(async () => {
-      const { status, body } = await json(`${hosts[1]?.url}/health`);
-      const seen = body.hosts as { host_id: string; revision: number; lag: number; seen_at: string }[];
-      return status === 200 && seen.length === 2 && seen.every((h) => h.revision === revision) ? body : undefined;
-    }, 8_000, 'both hosts at the current revision in /health');
-    expect(health.store).toEqual({ kind: 'postgres', reachable: true });
-    expect(health.hosts.map((h: { host_id: string }) => h.host_id)).toEqual(hosts.map((h) => h.id).sort());
-    for (const seen of health.hosts) {
-      expect(seen).toMatchObject({ revision, lag: 0 });
-      expect(Date.now() - Date.parse(seen.seen_at)).toBeLessThan(60_000);
-    }
   });
 });
