@@ -3,7 +3,7 @@
 export const quick = process.argv.includes('--quick');
 
 /** The sections of a run; `--only forwarding,fanout` runs just those (for working on one figure). */
-export const SECTIONS = ['small', 'big', 'forwarding', 'fanout'] as const;
+export const SECTIONS = ['small', 'big', 'forwarding', 'fanout', 'across-hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const onlyAt = process.argv.indexOf('--only');

@@ -17,6 +17,12 @@ export interface Row {
 }
 
 const rows: Row[] = [];
+/** Sections that could not run here, and why: said under the table, so a missing row is never silent. */
+const skips: { section: string; why: string }[] = [];
+
+export function skipped(section: string, why: string): void {
+  skips.push({ section, why });
+}
 
 export function record(row: {
   figure: string;
@@ -53,11 +59,11 @@ export async function report(quick: boolean, partial: boolean): Promise<void> {
     '|---|---:|---:|---:|---|---|',
     ...rows.map((r) => `| ${r.figure} | ${fmt(r.value)} | ${fmt(r.baseline)} | ${r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
   ].join('\n');
-  const notes = rows.flatMap((r) => (r.note ? [`- ${r.figure}: ${r.note}`] : [])).join('\n');
+  const notes = [...rows.flatMap((r) => (r.note ? [`- ${r.figure}: ${r.note}`] : [])), ...skips.map((s) => `- section ${s.section} skipped: ${s.why}`)].join('\n');
   process.stdout.write(`\nbalance-sync benchmark${quick ? ' (quick)' : ''} — node ${process.version}\n\n${table}\n${notes ? `\n${notes}\n` : ''}`);
   const out = join(import.meta.dirname, '..', '..', 'bench', 'results');
   await mkdir(out, { recursive: true });
   const name = `${partial ? 'partial' : quick ? 'quick' : 'latest'}.json`;
-  await writeFile(join(out, name), JSON.stringify({ at: new Date().toISOString(), quick, partial, node: process.version, rows }, null, 2));
+  await writeFile(join(out, name), JSON.stringify({ at: new Date().toISOString(), quick, partial, node: process.version, rows, skipped: skips }, null, 2));
   process.stdout.write(`\n(written to bench/results/${name})\n`);
 }

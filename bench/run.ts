@@ -1,12 +1,14 @@
 // `npm run bench`: measures the built service against baselines run on the same machine in the
 // same run, and prints every figure as a ratio to its baseline. `--quick` is a short smoke run;
-// `--only small,big,forwarding,fanout` runs some sections; BENCH_SERVER=<path to server.js>
+// `--only small,big,forwarding,fanout,across-hosts` runs some sections (across-hosts needs a
+// PostgreSQL: BALANCE_SYNC_TEST_DATABASE_URL, else the tests' default); BENCH_SERVER=<path to server.js>
 // measures another build of the service (an experiment) against the same baselines.
 
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { measureAcrossHosts } from './across-hosts.ts';
 import { measureBigState } from './big-state.ts';
 import { launch, stopAll } from './children.ts';
 import { measureFanout } from './event-fanout.ts';
@@ -44,6 +46,7 @@ try {
   if (runs('big')) await measureBigState(serverScript, work);
   if (runs('forwarding')) await measureForwarding(serverScript, work);
   if (fanout) await measureFanout(serverScript, work, fanout.clients, fanout.note);
+  if (runs('across-hosts')) await measureAcrossHosts(serverScript, work);
 } finally {
   await stopAll();
   await rm(work, { recursive: true, force: true });

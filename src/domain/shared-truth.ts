@@ -49,11 +49,11 @@ export interface SharedTruth {
   /**
    * One transaction: `decide` runs with the account held (it may run more than once, and may stage
    * the files), and what it returns is committed. Contention between hosts is waited out, never
-   * refused. Rejects with a 503 when nothing was applied, or with an unknown outcome (see below).
+   * refused. A COMMIT whose answer was lost is looked up by `commitId` (applied: resolves). Rejects
+   * with a 503 when nothing was applied, or when the outcome could not be looked up within the time
+   * a change may take (SPEC: 503 within 5 s) — a 503 that says the outcome is unknown.
    */
   commit<D extends SharedDecision>(batch: { commitId: string; keys: readonly string[] }, decide: (context: SharedContext) => D | Promise<D>): Promise<D>;
-  /** Whether a commit whose COMMIT answer was lost was applied. */
-  outcomeOf(commitId: string): Promise<'applied' | 'absent'>;
   recent(limit: number): Promise<JournalEntry[]>;
   writeBackHistory(revision: number, file: string): Promise<WriteBackHistory>;
   /** Told of every committed revision (a hint: read head() for the data), also after each reconnection. */
@@ -64,15 +64,6 @@ export interface SharedTruth {
   status(): SharedStatus;
   onReachability(listener: (reachable: boolean, error?: string) => void): () => void;
 }
-
-/** A commit whose COMMIT answer was lost and could not be looked up in time: it may well be applied. */
-export interface OutcomeUnknown<D> {
-  commitId: string;
-  decision: D;
-}
-
-export const isOutcomeUnknown = <D>(error: unknown): error is OutcomeUnknown<D> =>
-  typeof error === 'object' && error !== null && 'commitId' in error && 'decision' in error;
 
 /** The journal's source of a change made on `hostId`: `api@host-a`, `external:virtual_balance.json@host-a`. */
 export const onHost = (entry: JournalEntry, hostId: string): JournalEntry => ({ ...entry, source: `${entry.source}@${hostId}` });

@@ -112,10 +112,11 @@ export interface Relay {
   /**
    * The next client→server chunk containing `marker` is forwarded (or dropped) and then that
    * connection is cut, before any answer can come back; with `refuse`, new connections are refused
-   * from that instant; with `delayMs`, the chunk reaches the server only that much later (still on
-   * its way through the network). Resolves once the client's side is cut.
+   * from that instant; with `silence`, the network goes silent from that instant; with `delayMs`, the
+   * chunk reaches the server only that much later (still on its way through the network). Resolves
+   * once the client's side is cut.
    */
-  cutAt(marker: string, options: { forward: boolean; refuse?: boolean; delayMs?: number }): Promise<void>;
+  cutAt(marker: string, options: { forward: boolean; refuse?: boolean; silence?: boolean; delayMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,7 +126,7 @@ export async function startRelay(target: string): Promise<Relay> {
   let refusing = false;
   let silent = false;
   const held: (() => void)[] = [];
-  let trap: { marker: string; forward: boolean; refuse: boolean; delayMs: number; done: () => void } | null = null;
+  let trap: { marker: string; forward: boolean; refuse: boolean; silence: boolean; delayMs: number; done: () => void } | null = null;
 
   const relay = createServer((client) => {
     if (refusing) return void client.destroy();
@@ -143,10 +144,11 @@ export async function startRelay(target: string): Promise<Relay> {
     const pass = (to: Socket, data: Buffer) => (silent ? held.push(() => to.write(data)) : to.write(data));
     client.on('data', (data) => {
       if (!trap || !data.includes(trap.marker)) return pass(server, data);
-      const { forward, refuse, delayMs, done } = trap;
+      const { forward, refuse, silence, delayMs, done } = trap;
       trap = null;
       trapped = true;
       refusing ||= refuse;
+      silent ||= silence;
       client.destroy();
       // The server reads what it was sent before it notices the end of the connection.
       if (forward) setTimeout(() => server.end(data), delayMs);
@@ -167,7 +169,7 @@ export async function startRelay(target: string): Promise<Relay> {
       silent = on;
       if (!on) held.splice(0).forEach((write) => write());
     },
-    cutAt: (marker, { forward, refuse = false, delayMs = 0 }) => new Promise((done) => void (trap = { marker, forward, refuse, delayMs, done })),
+    cutAt: (marker, { forward, refuse = false, silence = false, delayMs = 0 }) => new Promise((done) => void (trap = { marker, forward, refuse, silence, delayMs, done })),
     async close() {
       cut();
       await new Promise((resolve) => relay.close(resolve));

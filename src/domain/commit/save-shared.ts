@@ -5,13 +5,12 @@
 
 import { randomUUID } from 'node:crypto';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
-import { StorageUnavailableError } from '../errors.ts';
 import { hasOutsideBalance, judgeOutside, lookAtFiles, nothingSeen, type OutsideEdits } from '../outside-edits.ts';
 import { asFileFault, type BalanceStore, type PreparedWrite } from '../ports.ts';
-import { isOutcomeUnknown, onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
+import { onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
 import { planBatch, type Plan } from './plan.ts';
 import type { Saved, SaveDeps } from './save-batch.ts';
-import { isRace } from './write-through.ts';
+import { firstFailure, isRace } from './write-through.ts';
 
 export interface SharedSaveDeps extends Omit<SaveDeps, 'journal'> {
   truth: SharedTruth;
@@ -23,12 +22,17 @@ interface Decided<Job> extends SharedDecision {
   staged: { store: BalanceStore; write: PreparedWrite }[];
 }
 
-/** Both files' new versions, fsynced and looked at once more (a race found here sends the batch round again). */
+/**
+ * Both files' new versions, written and fsynced at the same time, then looked at once more (a race
+ * found here sends the batch round again). This runs while the account is held: every host's changes
+ * wait for it, so the two fsyncs overlap rather than follow each other.
+ */
 async function stage(stores: readonly BalanceStore[], snapshot: Snapshot, overwrite: boolean) {
-  const staged: Decided<unknown>['staged'] = [];
+  const staging = await Promise.allSettled(stores.map((store) => store.prepare(toRecord(snapshot)).catch(asFileFault(store.name))));
+  const staged: Decided<unknown>['staged'] = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
   try {
-    for (const store of stores) staged.push({ store, write: await store.prepare(toRecord(snapshot)).catch(asFileFault(store.name)) });
-    for (const { store, write } of staged) await write.lastLook({ overwrite }).catch(asFileFault(store.name));
+    firstFailure(staging);
+    firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook({ overwrite }).catch(asFileFault(store.name)))));
     return staged;
   } catch (error) {
     await Promise.all(staged.map(({ write }) => write.discard()));
@@ -53,9 +57,10 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
     let decided: Decided<Job>;
     if (jobs.length === 0 && !hasOutsideBalance(looked)) {
       // Nothing to decide: the files follow the shared balance (another host's change, a file to heal).
+      // A change that left the balance as it was (a delta of 0) is a revision all the same: both files take it.
       const head = (await deps.truth.head()) ?? before;
       const outside = await judgeOutside({ ...deps, journal: deps.truth }, head, looked);
-      staged = await stage(needsWriting(head, false), head, true);
+      staged = await stage(needsWriting(head, head.revision !== before.revision), head, true);
       decided = { snapshot: head, entries: [], outside, plan: { snapshot: head, entries: [], outcomes: [] }, staged };
     } else {
       const keys = jobs.flatMap(({ request }) => (request.idempotency ? [request.idempotency.key] : []));
@@ -69,15 +74,10 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
         staged = await stage(needsWriting(plan.snapshot, plan.entries.length > 0 || outside.entries.length > 0 || plan.snapshot.revision !== before.revision), plan.snapshot, overwrite);
         return { snapshot: plan.snapshot, entries, outside, plan, staged };
       };
-      try {
-        decided = await deps.truth.commit({ commitId, keys }, decide);
-      } catch (error) {
-        if (!isOutcomeUnknown<Decided<Job>>(error)) throw error;
-        // The COMMIT's answer was lost: applied is success (never applied twice, never reported failed).
-        const outcome = await deps.truth.outcomeOf(error.commitId).catch(() => 'unknown' as const);
-        if (outcome !== 'applied') throw outcome === 'absent' ? new StorageUnavailableError() : error;
-        decided = error.decision;
-      }
+      // A COMMIT whose answer was lost has been looked up by its id for as long as a change may take
+      // (applied: this is its answer). Still unknown, it is a 503 that says so, not a failure: a
+      // client that sends it again with its Idempotency-Key gets the first answer if it was applied.
+      decided = await deps.truth.commit({ commitId, keys }, decide);
     }
     const { plan, outside } = decided;
     saved = {
@@ -94,10 +94,11 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
     // Committed (or nothing to commit): the files take it. An outside edit landing after the last look
     // stays in the version this replaces, and is merged from there at the next look.
     try {
-      for (const { store, write } of decided.staged) {
+      const renames = decided.staged.map(async ({ store, write }) => {
         await write.commit().catch(asFileFault(store.name));
         await deps.afterStep?.(store.name);
-      }
+      });
+      firstFailure(await Promise.allSettled(renames));
       if (decided.staged.length > 0) await deps.syncFolder();
     } catch (error) {
       await Promise.all(decided.staged.map(({ write }) => write.discard()));

@@ -92,7 +92,7 @@ export async function rewrite(stores: readonly BalanceStore[], record: BalanceRe
  * it again, and a file's fault comes first, so that /health can name the file (a full disk fails the
  * journal and the files alike).
  */
-function firstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
+export function firstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (failures.length > 0) throw failures.find((failure) => failure instanceof FileFaultError) ?? failures.find((failure) => !isRace(failure)) ?? failures[0];
 }

@@ -20,7 +20,7 @@ export class CommitOutcomeUnknownError<Decision = unknown> extends StorageUnavai
     readonly decision: Decision,
     override readonly cause?: unknown,
   ) {
-    super('the connection to the balance database was lost while committing; whether the change was saved is not known yet');
+    super('the connection to the balance database was lost while committing, and whether the change was saved is not known yet; sent again with the same Idempotency-Key, it gets its answer');
   }
 }
 

@@ -1,0 +1,55 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { asAmount } from '../../src/domain/amount.ts';
+import { amount, expectEveryHostHolds, journalReasons, newAccount, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
+import { postDelta } from '../helpers/keyed-clients.ts';
+import { postgresMissing, startRelay, type Relay } from '../helpers/postgres.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const INITIAL = amount('10000');
+
+// A relay between a host and the real server cuts the host's connection at the one moment that
+// matters: right after the bytes carrying COMMIT reach the server, before its answer can come back.
+describe.skipIf(postgresMissing)('a change whose COMMIT answer is lost, on a real host', () => {
+  let database: string;
+  let shared: Shared;
+  let relay: Relay;
+  beforeAll(async () => {
+    database = await sharedDatabase();
+  });
+  beforeEach(async () => {
+    shared = newAccount(database);
+    relay = await startRelay(database);
+  });
+  afterEach(() => relay.close());
+
+  const hostBehindRelay = () => startHost({ ...shared, databaseUrl: relay.url }, 'relayed');
+
+  it('is looked up by its id and answered 200 when it was applied — applied once, though it carried no Idempotency-Key', async () => {
+    const host = await hostBehindRelay();
+    const cut = relay.cutAt('COMMIT', { forward: true });
+    const answer = await postDelta(host, 'lost-once', '2.5', false);
+    await cut;
+    expect(answer).toMatchObject({ status: 200, revision: 2, balance: asAmount(INITIAL + amount('2.5')) });
+    expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-once', 1]]));
+    await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
+  });
+
+  it('is answered within 5 s when the database goes silent meanwhile, and its key, sent again, tells it was applied', async () => {
+    const host = await hostBehindRelay();
+    const cut = relay.cutAt('COMMIT', { forward: true, silence: true });
+    const answer = await postDelta(host, 'lost-silent', '2.5');
+    await cut;
+    // Not a failure: it may well be applied, and the answer says so.
+    expect(answer).toMatchObject({ status: 503, message: expect.stringMatching(/not known/) });
+    expect(answer.ms).toBeLessThan(5_000);
+
+    relay.silence(false);
+    const { value: again } = await waitFor(async () => {
+      const replay = await postDelta(host, 'lost-silent', '2.5');
+      return replay.status === 200 ? replay : undefined;
+    }, 10_000, 'the key to be answered');
+    expect(again).toMatchObject({ replayed: true, revision: 2 });
+    expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-silent', 1]]));
+    await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
+  });
+});

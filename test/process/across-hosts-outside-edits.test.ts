@@ -1,0 +1,73 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { asAmount, formatAmount } from '../../src/domain/amount.ts';
+import { amount, exact, expectEveryHostHolds, files, head, newAccount, served, sharedDatabase, startHosts, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
+import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
+import { runLegacyTrader } from '../helpers/legacy-trader.ts';
+import { adminQuery, postgresMissing } from '../helpers/postgres.ts';
+import { json } from '../helpers/server-process.ts';
+import { ATS } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const INITIAL = amount('10000');
+
+const sources = async (shared: Shared) =>
+  (await adminQuery<{ source: string }>('SELECT source FROM balance_sync_journal WHERE account = $1 ORDER BY revision', [shared.account], shared.databaseUrl)).map((r) => r.source);
+
+describe.skipIf(postgresMissing)("outside edits to one host's files, across hosts", () => {
+  let database: string;
+  let shared: Shared;
+  beforeAll(async () => {
+    database = await sharedDatabase();
+  });
+  beforeEach(() => {
+    shared = newAccount(database);
+  });
+
+  it("counts a legacy trader's bookings on host 2 and every client's deltas on both hosts, on every host", async () => {
+    const hosts = await startHosts(shared, ['one', 'two']);
+    const two = hosts[1] as Host;
+    // Re-reads before each write, books a trade every ~30 ms and saves both files the seed-era way,
+    // while clients on both hosts book deltas: host 2's files move under the trader all the time.
+    const trader = runLegacyTrader<{ booked: number }>(['book', two.dir, 12, 0.03]);
+    const load = keyedLoad(hosts, { clients: 2, label: 'beside-trader' });
+    await trader.done;
+    await load.stop();
+    const booked = trader.events.reduce((total, { booked }) => asAmount(total + exact(booked)), asAmount(0n));
+
+    expect(load.ledger.refused).toEqual([]);
+    await expectAccounted(shared, hosts, load.ledger, booked);
+    // Each booking went into the shared journal as host 2's outside edit.
+    const outside = (await sources(shared)).filter((source) => source.startsWith('external:'));
+    expect(new Set(outside)).toEqual(new Set([`external:${ATS}@${two.id}`]));
+  });
+
+  it("takes a hand booking on host 2's trading state to host 1, and refuses a stale write-back on host 2 judged by host 1's changes", async () => {
+    const [one, two] = (await startHosts(shared, ['one', 'two'])) as [Host, Host];
+    const path = join(two.dir, ATS);
+    const state = { enabled: true, symbol: 'BTCUSDT' };
+    // A legacy process on host 2 reads its trading state (revision N) and books 12.34 into it.
+    const read = JSON.parse(await readFile(path, 'utf8'));
+    const booked = asAmount(INITIAL + amount('12.34'));
+    await writeFile(path, JSON.stringify({ ...read, ...state, balance: Number(formatAmount(booked)) }));
+    await waitFor(async () => (await served(one)).balance === booked, 2_000, 'the booking on host 1');
+    await expectEveryHostHolds(shared, [one, two], booked);
+    expect(await sources(shared)).toContain(`external:${ATS}@${two.id}`);
+
+    // Host 2's legacy process reads the booked state (revision N)...
+    const stale = await readFile(path, 'utf8');
+    // ...host 1 moves the account on (host 2's own journal knows nothing of it)...
+    for (const delta of ['1.5', '2.25']) expect((await postDelta(one, `moved-${delta}`, delta)).status).toBe(200);
+    const moved = asAmount(booked + amount('3.75'));
+    const before = await expectEveryHostHolds(shared, [one, two], moved);
+    // ...and it writes its old copy back with a toggle: the toggle counts, its balance does not.
+    await writeFile(path, JSON.stringify({ ...JSON.parse(stale), enabled: false }));
+    await waitFor(async () => (await json(`${two.url}/auto_trading/status`)).body.data.enabled === false, 1_000, 'the toggle on host 2');
+    await waitFor(async () => (await files(two)).every((file) => file.balance === moved), 1_000, "the current balance back in host 2's file");
+    expect(await head(shared)).toEqual(before);
+    await expectEveryHostHolds(shared, [one, two], moved);
+    expect(warnings(two, 'refused a stale write-back')).toHaveLength(1);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ ...state, enabled: false });
+  });
+});
