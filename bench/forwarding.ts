@@ -31,11 +31,13 @@ export async function measureForwarding(serverScript: string, work: string): Pro
   await mkdir(dataDir);
   const service = await launch(serverScript, [], { DATA_DIR: dataDir, UPSTREAM_URL: upstreamUrl });
   const minimal = await launch(join(import.meta.dirname, 'minimal-proxy.js'), [], { UPSTREAM_URL: upstreamUrl });
+  const undiciMinimal = await launch(join(import.meta.dirname, 'minimal-undici-proxy.js'), [], { UPSTREAM_URL: upstreamUrl });
   const nginx = await startNginx(work, upstream.port);
   const targets: Record<string, string> = {
     direct: `${upstreamUrl}${PATH}`,
     forwarded: `http://127.0.0.1:${service.port}${PATH}`,
     minimal: `http://127.0.0.1:${minimal.port}${PATH}`,
+    undiciMinimal: `http://127.0.0.1:${undiciMinimal.port}${PATH}`,
     ...(nginx && { nginx: `http://127.0.0.1:${nginx.port}${PATH}` }),
   };
   try {
@@ -64,7 +66,7 @@ export async function measureForwarding(serverScript: string, work: string): Pro
       met: (r) => r >= 1.5,
       note:
         `baseline: a minimal pooled node:http proxy (bench/minimal-proxy.ts) to the same upstream; load: ${loadGenerator}; rounds (req/s): ` +
-        `forwarded ${list(throughput.forwarded ?? [])}, minimal ${list(throughput.minimal ?? [])}` +
+        `forwarded ${list(throughput.forwarded ?? [])}, minimal ${list(throughput.minimal ?? [])}, minimal undici ${list(throughput.undiciMinimal ?? [])}` +
         `${nginx ? `, nginx ${list(throughput.nginx ?? [])}` : ''}; ${pool.requests} forwarded requests reached the upstream on ${pool.connections} connections`,
     });
     record({
@@ -75,6 +77,17 @@ export async function measureForwarding(serverScript: string, work: string): Pro
       target: '≥ 3',
       met: (r) => r >= 3,
       note: `the same load generator on the upstream directly (rounds: ${list(throughput.direct ?? [])}): below 3× the forwarded rate, the forwarded figure would be the generator's`,
+    });
+    record({
+      figure: 'minimal undici proxy GET throughput, for reference (req/s)',
+      value: rate('undiciMinimal'),
+      baseline: rate('minimal'),
+      unit: 'req/s',
+      target: 'none (reference)',
+      met: () => true,
+      note:
+        'bench/minimal-undici-proxy.ts: one undici Pool, no checks, no framing of its own — what undici alone gains over the node:http baseline on this machine, ' +
+        'the ceiling to read the forwarded row against (its ratio is undici-minimal / node:http-minimal)',
     });
     if (nginx) {
       record({
@@ -103,7 +116,7 @@ export async function measureForwarding(serverScript: string, work: string): Pro
         `a steady open loop, each GET timed from when it was due; rounds (ms): forwarded ${list(p99.forwarded, 2)}, minimal ${list(p99.minimal, 2)}, direct ${list(p99.direct, 2)}`,
     });
   } finally {
-    await Promise.all([service.stop(), minimal.stop(), nginx?.stop()]);
+    await Promise.all([service.stop(), minimal.stop(), undiciMinimal.stop(), nginx?.stop()]);
     await upstream.stop();
   }
 }
