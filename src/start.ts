@@ -39,6 +39,7 @@ export async function start(
   await mkdir(dir, { recursive: true });
   const release = await lockDataDir(dir, (taker) =>
     onLockLost(`the lock of the data folder ${dir} is no longer this process's${taker ? ` (pid ${taker.pid} on ${taker.host} holds it now)` : ' (its lock file was removed or changed by hand)'}: stopping, so that two processes never serve one folder`),
+    (file) => logger.warn({ file }, 'the lock file was edited by hand: serving on, as every other starter refuses it; restore it by restarting this service'),
   );
   const closers: (() => Promise<void> | void)[] = [release];
   const closeAll = async () => {

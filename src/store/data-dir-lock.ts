@@ -50,12 +50,17 @@ const CONCURRENT_START_MS = 2_000;
 const MAX_LOOKS = 50;
 
 /**
- * Takes the folder's lock, or throws DataDirInUseError; resolves to the release. `onLost` is told if
- * the lock stops being ours while we hold it — only hands can do that (a lock file deleted or edited,
- * and another process started on the folder): the holder must then stop, so that two never serve it
- * for longer than a look.
+ * Takes the folder's lock, or throws DataDirInUseError; resolves to the release. `onEdited` is told
+ * once if our lock file is edited by hand (we serve on), `onLost` if
+ * the lock stops being ours while we hold it — only hands can do that (a lock file deleted, or another
+ * process started on the folder): the holder must then stop, so that two never serve it for longer
+ * than a look.
  */
-export async function lockDataDir(dir: string, onLost: (taker: LockRecord | null) => void = () => {}): Promise<() => Promise<void>> {
+export async function lockDataDir(
+  dir: string,
+  onLost: (taker: LockRecord | null) => void = () => {},
+  onEdited: (file: string) => void = () => {},
+): Promise<() => Promise<void>> {
   const self = await identify();
   for (let look = 0; look < MAX_LOOKS; look++) {
     const newest = await newestGeneration(dir);
@@ -74,10 +79,18 @@ export async function lockDataDir(dir: string, onLost: (taker: LockRecord | null
     }
     await removeOlder(dir, generation);
     let lost = false;
+    let edited = false;
     const watch = setInterval(() => {
       void newestGeneration(dir).then(
         (now) => {
           if (now.number === generation && now.record?.pid === self.pid && now.record.startTicks === self.startTicks) return;
+          // Our lock file edited by hand into something we did not write: every starter refuses on it
+          // (see DataDirInUseError.unreadable), so the folder is still ours alone — serve on, keep looking.
+          if (now.number === generation && now.unreadable === 'garbage') {
+            if (!edited) onEdited(LOCK_PREFIX + generation);
+            edited = true;
+            return;
+          }
           clearInterval(watch);
           lost = true;
           onLost(now.record);

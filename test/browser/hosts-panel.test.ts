@@ -23,7 +23,8 @@ describe.skipIf(browserMissing || postgresMissing)('the operator page across hos
     const { body } = await post(`${b.url}/virtual_balance`, { delta: '-2.5', reason: 'closed on the bot host' });
     await expect.poll(() => page.locator('#revision').textContent(), { timeout: 2_000 }).toBe(String(body.revision));
     expect(await page.locator('#balance').textContent()).toBe('9,997.5');
-    expect(await page.locator('#changes tr').first().textContent()).toContain('API on bot-host-2');
+    // The changes table asks for the history once the event is in: it follows the revision, not with it.
+    await expect.poll(() => page.locator('#changes tr').first().textContent(), { timeout: 2_000 }).toContain('API on bot-host-2');
     expect((await json(`${a.url}/health`)).body.store).toEqual({ kind: 'postgres', reachable: true });
     expect(errors).toEqual([]);
   });
