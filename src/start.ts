@@ -2,21 +2,13 @@
 
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createApp } from './app.ts';
+import { assemble } from './assemble.ts';
 import type { Config } from './config.ts';
-import { BalanceService, type WriteStep } from './domain/balance-service.ts';
-import { IDEMPOTENCY_WINDOW_MS } from './domain/idempotency.ts';
-import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balance-file.ts';
+import type { WriteStep } from './domain/balance-service.ts';
 import { lockDataDir } from './store/data-dir-lock.ts';
 import { openFolder } from './store/durable-write.ts';
-import { PostgresUnavailableError } from './store/postgres/errors.ts';
-import { PostgresStore } from './store/postgres/postgres-store.ts';
-import { Journal } from './store/journal.ts';
 import { removeOrphanedTempFiles } from './store/orphaned-temp-files.ts';
-import { Metrics } from './metrics/metrics.ts';
-import { watchFiles } from './watch/file-watcher.ts';
 
 export interface Running {
   server: Server;
@@ -54,38 +46,15 @@ export async function start(
     const folder = await openFolder(dir);
     closers.push(() => folder.close());
 
-    const { journal, trimmed } = await Journal.open(dir, {
-      maxBytes: config.JOURNAL_MAX_BYTES,
-      keepSegments: config.JOURNAL_SEGMENTS,
-      retainMs: IDEMPOTENCY_WINDOW_MS,
-      log: logger,
-    });
-    closers.push(() => journal.close());
-    if (trimmed) logger.warn({ file: 'balance_journal.jsonl' }, 'trimmed a torn last line from the journal');
-
-    const shared = config.DATABASE_URL ? await openSharedTruth(config.DATABASE_URL, config, logger) : undefined;
-    if (shared) closers.push(() => shared.close());
-
-    const balance = new BalanceService({
-      stores: [new BalanceFile(join(dir, config.BALANCE_FILE), balanceFileShape), new BalanceFile(join(dir, config.TRADING_STATE_FILE), tradingStateShape)],
-      journal,
-      ...(shared && { shared, localHistory: async () => (await journal.recent(Number.MAX_SAFE_INTEGER)).reverse() }),
+    const service = await assemble(config, {
+      logger,
       syncFolder: () => folder.sync(),
-      initialBalance: config.INITIAL_BALANCE,
-      log: logger,
-      ...(afterStep && { afterStep }),
+      onWatchError: (error) => logger.error({ err: error }, 'following outside edits failed; will retry'),
+      ...(afterStep && { service: { afterStep } }),
     });
-    const metrics = new Metrics();
-    metrics.watch(balance);
-    await balance.open();
-    closers.push(() => balance.close());
+    closers.push(() => service.close());
 
-    const watcher = watchFiles(dir, names, balance, (error) =>
-      logger.error({ err: error }, 'following outside edits failed; will retry'),
-    );
-    closers.push(() => watcher.close());
-
-    const { app, upgrade, clientError, connect, close: closeApp } = createApp({ balance, history: shared ?? journal, logger, metrics, config });
+    const { app, upgrade, clientError, connect } = service.listeners;
     const server = createServer(app);
     server.on('clientError', clientError);
     server.on('connect', (_req, socket) => connect(socket));
@@ -106,8 +75,7 @@ export async function start(
       port,
       async stop() {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        closeApp();
-        await balance.close();
+        await service.stopServing();
         server.closeIdleConnections();
         await closed;
         await closeAll();
@@ -116,18 +84,5 @@ export async function start(
   } catch (error) {
     await closeAll();
     throw error;
-  }
-}
-
-/** The shared truth, waited for: a host that joins takes the database's balance before it serves anything. */
-async function openSharedTruth(url: string, config: Config, logger: Logger): Promise<PostgresStore> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await PostgresStore.open({ url, account: config.ACCOUNT, hostId: config.HOST_ID, log: logger, applicationName: `balance-sync ${config.HOST_ID}` });
-    } catch (error) {
-      if (!(error instanceof PostgresUnavailableError)) throw error;
-      if (attempt === 1 || attempt % 15 === 0) logger.warn({ err: error.message, attempt }, 'waiting for the balance database (DATABASE_URL); trying again every 2 s');
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-    }
   }
 }

@@ -4,13 +4,11 @@
 import { EventEmitter } from 'node:events';
 import type { Amount } from './amount.ts';
 import type { ChangeRequest, Snapshot } from './change.ts';
+import { CommitPipeline, type Batch, type ChangeOutcome, type Job } from './commit/commit-pipeline.ts';
 import { GroupCommit } from './commit/group-commit.ts';
-import { saveBatch, type Saved } from './commit/save-batch.ts';
-import { saveShared } from './commit/save-shared.ts';
+import type { Saved } from './commit/save-batch.ts';
 import { RollbackFailedError } from './commit/write-through.ts';
 import { StorageUnavailableError } from './errors.ts';
-import { IdempotencyMemory } from './idempotency.ts';
-import { LegacyWrites } from './legacy-writes.ts';
 import { FileChangedError, FileFaultError, type BalanceStore, type JournalEntry, type JournalHealth, type JournalPort, type Log } from './ports.ts';
 import { settleFromDisk } from './settle-from-disk.ts';
 import { settleShared } from './settle-shared.ts';
@@ -42,14 +40,7 @@ export interface BalanceServiceOptions {
   heartbeatMs?: number;
 }
 
-export interface ChangeOutcome {
-  snapshot: Snapshot;
-  /** The answer to an earlier request with the same Idempotency-Key. */
-  replayed: boolean;
-}
-
-type ChangeJob = { kind: 'change'; request: ChangeRequest; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void };
-type Job = ChangeJob | { kind: 'sync'; resolve: () => void };
+export type { ChangeOutcome } from './commit/commit-pipeline.ts';
 
 /** What happened, for whoever keeps count (metrics): the domain knows nothing of how it is counted. */
 export interface BalanceServiceEvents {
@@ -72,12 +63,6 @@ export interface BalanceServiceEvents {
 }
 
 const RETRY_AFTER_FAILURE_MS = 1_000;
-/**
- * Races in a row after which a batch puts its versions in place over the outside edit instead of
- * going round again: the edit is not lost (the version it landed in is held and merged right after,
- * booking rule and all), and a writer that rewrites a file without pause cannot starve the saves.
- */
-const REDO_ROUNDS = 3;
 
 const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');
 
@@ -94,10 +79,10 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private readonly faults = new Map<string, string>();
   /** The failure last logged: the same one again (a retry a second) is not logged again. */
   private lastFailure: string | null = null;
-  private readonly legacy = LegacyWrites.empty();
-  private readonly keys: IdempotencyMemory;
   private readonly now: () => number;
-  private readonly pipeline = new GroupCommit<Job>((jobs) => this.commit(jobs));
+  /** Saves, retries, answers and Idempotency-Keys: the service gives it a batch and keeps what it returns. */
+  private readonly pipeline: CommitPipeline;
+  private readonly queue = new GroupCommit<Job>((jobs) => this.commit(jobs));
   /** The account's hosts seen in the last minute (shared truth), as the last heartbeat read them. */
   private fleet: HostSeen[] = [];
   private readonly stopShared: (() => void)[] = [];
@@ -105,7 +90,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   constructor(private readonly options: BalanceServiceOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.keys = new IdempotencyMemory();
+    this.pipeline = new CommitPipeline({ ...options, now: this.now });
     options.journal.onHealthChange((health) => {
       this.emit('journal', health);
       this.emit('readiness', this.health().ready);
@@ -139,7 +124,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       }
     }
     const { shared } = this.options;
-    if (!shared) return this.keys.restore(this.options.journal.keysInWindow());
+    if (!shared) return this.pipeline.restoreKeys(this.options.journal.keysInWindow());
     // Every host's commits reach this one: a notification (or a reconnection) sends the files after them.
     this.stopShared.push(shared.follow((revision) => revision > (this.current?.revision ?? -1) && void this.sync()));
     this.stopShared.push(shared.onReachability(() => this.emit('readiness', this.ready)));
@@ -185,14 +170,14 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   submit(request: ChangeRequest): Promise<ChangeOutcome> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the service is shutting down; try again'));
     if (!this.healthy) return Promise.reject(recovering());
-    return new Promise((resolve, reject) => this.pipeline.enqueue({ kind: 'change', request, resolve, reject }));
+    return new Promise((resolve, reject) => this.queue.enqueue({ kind: 'change', request, resolve, reject }));
   }
 
   /** Looks for edits other processes made to the files and adopts them. */
   sync(): Promise<void> {
     // Once closed, the journal and the folder lock are about to go: the next start reconciles instead.
     if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.pipeline.enqueue({ kind: 'sync', resolve }));
+    return new Promise((resolve) => this.queue.enqueue({ kind: 'sync', resolve }));
   }
 
   /**
@@ -239,65 +224,35 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
     for (const stop of this.stopShared.splice(0)) stop();
-    await this.pipeline.idle();
+    await this.queue.idle();
     for (const store of this.options.stores) store.close?.();
   }
 
-  /** One batch of the pipeline: every change queued while the previous batch was on disk (group commit). */
+  /** One batch of the queue: every change queued while the previous batch was on disk (group commit). */
   private async commit(jobs: Job[]): Promise<void> {
-    const changes = jobs.filter((job): job is ChangeJob => job.kind === 'change');
-    const syncs = jobs.filter((job) => job.kind === 'sync');
     if (!this.healthy || !this.current) {
       await this.recover();
-      for (const job of changes) job.reject(recovering());
-      for (const job of syncs) job.resolve();
-      return;
+      return this.pipeline.refuse(jobs, recovering());
     }
-
-    const started = performance.now();
-    let saved: Saved<ChangeJob>;
     const retry = new Set(this.faults.keys());
-    for (let round = 1; ; round++) {
-      const legacy = this.legacy.draft();
-      const how = { rereadAll: this.stale, look: syncs.length > 0, retry, overwrite: round > REDO_ROUNDS };
-      const { shared } = this.options;
-      saved = shared
-        ? await saveShared({ ...this.options, now: this.now, legacy, truth: shared }, this.current, changes, how)
-        : await saveBatch({ ...this.options, now: this.now, legacy }, this.current, changes, { ...how, remembered: (key) => this.keys.find(key) });
-      this.stale = saved.status !== 'committed';
-      if (saved.status === 'committed') legacy.keep();
-      // A look that found nothing to write is not a save (most syncs are that).
-      if (saved.wrote || changes.length > 0) this.emit('saved', { outcome: saved.status, seconds: (performance.now() - started) / 1000 });
-      for (const file of saved.quarantined) this.emit('quarantined', { file });
-      // Another process wrote a file while this batch was being saved: adopt its edit, then apply the
-      // batch on top — as often as it takes. Each round re-reads and adopts what it met, so a legacy
-      // writer, however busy, costs a client time, never an error (503 is for faults of the disk).
-      if (saved.status !== 'raced') break;
+    const batch = await this.pipeline.save(jobs, { current: this.current, rereadAll: this.stale, retry });
+    const { saved } = batch;
+    for (const round of batch.rounds) {
+      if (round.counted) this.emit('saved', { outcome: round.outcome, seconds: round.seconds });
+      for (const file of round.quarantined) this.emit('quarantined', { file });
     }
+    this.stale = saved.status !== 'committed';
     this.noteFaults(saved, retry);
     if (saved.status === 'inconsistent') this.becomeUnhealthy();
     // A fault (a file it may not read, say) is not retried on every poll: once a second is enough.
     if (this.stale) this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
+    if (saved.status === 'committed') this.serve(batch);
+    this.pipeline.answer(batch);
+    await this.pipeline.compact(batch);
+  }
 
-    const committed = saved.status === 'committed';
-    // Why a change was not saved: the shared truth's own word (unreachable), else the disk's.
-    const notSaved = () => (saved.failure instanceof StorageUnavailableError ? saved.failure : new StorageUnavailableError());
-    for (const outcome of saved.outcomes) {
-      if ('error' in outcome) outcome.job.reject(outcome.error);
-      else if (!committed) outcome.job.reject(notSaved());
-      else if (saved.unwritten !== undefined) outcome.job.reject(committedNotWritten(outcome.snapshot, saved.unwritten));
-      else {
-        const key = outcome.job.request.idempotency?.key;
-        if (key && outcome.requestHash && !outcome.replayed) this.keys.remember(key, outcome.requestHash, outcome.snapshot);
-        outcome.job.resolve({ snapshot: outcome.snapshot, replayed: outcome.replayed });
-      }
-    }
-    // Failing before anything was decided (reading a file, say) answers every change all the same.
-    const answered = new Set(saved.outcomes.map((outcome) => outcome.job));
-    for (const job of changes) if (!answered.has(job)) job.reject(notSaved());
-    for (const job of syncs) job.resolve();
-    if (!committed) return;
-
+  /** What a committed batch leads to is what is served from now on. */
+  private serve({ saved }: Batch): void {
     this.current = saved.snapshot;
     for (const file of saved.adopted) this.emit('adopted', { file });
     for (const file of saved.staleRefused) this.emit('staleRefused', { file });
@@ -305,14 +260,13 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       this.stateVersion++;
       this.emit('change', saved.snapshot);
     }
-    if (!this.options.shared) await this.options.journal.compact().catch((error: unknown) => this.options.log.warn({ err: error }, 'journal rotation failed; will retry'));
   }
 
   /**
    * Which files cannot be written, logged once per fault rather than at every retry; a file whose
    * write was retried and succeeded is healthy again, said once too.
    */
-  private noteFaults(saved: Saved<ChangeJob>, retried: ReadonlySet<string>): void {
+  private noteFaults(saved: Saved<unknown>, retried: ReadonlySet<string>): void {
     const wasReady = this.ready;
     if (saved.status === 'committed' && saved.unwritten === undefined) {
       for (const file of retried) {
@@ -375,10 +329,6 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     this.emit('change', snapshot);
   }
 }
-
-/** A change the shared truth holds (every host serves it) that this host's files could not take: not acknowledged, not to be sent again. */
-const committedNotWritten = (snapshot: Snapshot, fault: unknown) =>
-  new StorageUnavailableError(`the change was committed (revision ${snapshot.revision}) but this host's files could not be written (${messageOf(fault)}); do not send it again`);
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException)?.code ?? messageOf(error);

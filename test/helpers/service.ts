@@ -1,17 +1,16 @@
-// The real service on a temp folder, without a process: real stores, real journal, a silent logger.
+// The real service on a temp folder, without a process: assembled as start.ts assembles it (real
+// stores, real journal), with a silent logger and the test's own hooks.
 
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { createApp } from '../../src/app.ts';
+import { assemble } from '../../src/assemble.ts';
+import type { App } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
 import { asAmount } from '../../src/domain/amount.ts';
-import { BalanceService, type BalanceServiceOptions } from '../../src/domain/balance-service.ts';
-import { IDEMPOTENCY_WINDOW_MS } from '../../src/domain/idempotency.ts';
+import type { BalanceService, BalanceServiceOptions } from '../../src/domain/balance-service.ts';
 import type { BalanceStore } from '../../src/domain/ports.ts';
-import { BalanceFile, tradingStateShape, balanceFileShape } from '../../src/store/balance-file.ts';
 import { fsyncDirectory } from '../../src/store/durable-write.ts';
-import { Metrics } from '../../src/metrics/metrics.ts';
-import { Journal } from '../../src/store/journal.ts';
-import { watchFiles } from '../../src/watch/file-watcher.ts';
+import type { Metrics } from '../../src/metrics/metrics.ts';
+import type { Journal } from '../../src/store/journal.ts';
 
 export const VB = 'virtual_balance.json';
 export const ATS = 'auto_trading_state.json';
@@ -20,10 +19,10 @@ export interface TestService {
   balance: BalanceService;
   journal: Journal;
   stores: BalanceStore[];
-  app: ReturnType<typeof createApp>['app'];
-  upgrade: ReturnType<typeof createApp>['upgrade'];
-  clientError: ReturnType<typeof createApp>['clientError'];
-  connect: ReturnType<typeof createApp>['connect'];
+  app: App['app'];
+  upgrade: App['upgrade'];
+  clientError: App['clientError'];
+  connect: App['connect'];
   metrics: Metrics;
   close(): Promise<void>;
 }
@@ -47,60 +46,49 @@ export interface TestServiceOptions {
   service?: Partial<BalanceServiceOptions>;
 }
 
+/** The service's own defaults, as an empty environment gives them. */
+function defaults(): Config {
+  const loaded = loadConfig({});
+  if (!loaded.ok) throw new Error(loaded.message);
+  return loaded.config;
+}
+
 export async function openService(dir: string, options: TestServiceOptions = {}): Promise<TestService> {
   const logger = options.logger ?? pino({ level: 'silent' });
-  const { journal } = await Journal.open(dir, { maxBytes: options.journalMaxBytes ?? 1 << 30, keepSegments: 3, retainMs: IDEMPOTENCY_WINDOW_MS, log: logger });
-  const real: BalanceStore[] = [new BalanceFile(join(dir, VB), balanceFileShape), new BalanceFile(join(dir, ATS), tradingStateShape)];
-  const stores = options.wrapStores?.(real) ?? real;
-  const balance = new BalanceService({
-    stores,
-    journal,
-    syncFolder: () => fsyncDirectory(dir),
-    initialBalance: asAmount(BigInt(options.initialBalance ?? 10_000) * 100_000_000n),
-    log: logger,
-    recoveryIntervalMs: 50,
-    ...options.service,
-  });
-  const metrics = new Metrics();
-  metrics.watch(balance);
-  try {
-    await balance.open();
-  } catch (error) {
-    await journal.close();
-    throw error;
-  }
-  const watcher = options.watch
-    ? watchFiles(dir, [VB, ATS], balance, (error) => {
-        throw error;
-      })
-    : null;
-  const { app, upgrade, clientError, connect, close } = createApp({
-    balance,
-    history: journal,
+  const config: Config = {
+    ...defaults(),
+    DATA_DIR: dir,
+    BALANCE_FILE: VB,
+    TRADING_STATE_FILE: ATS,
+    INITIAL_BALANCE: asAmount(BigInt(options.initialBalance ?? 10_000) * 100_000_000n),
+    JOURNAL_MAX_BYTES: options.journalMaxBytes ?? 1 << 30,
+    JOURNAL_SEGMENTS: 3,
+    API_TOKEN: options.apiToken,
+    CORS_ORIGINS: options.corsOrigins,
+    HOST: options.host ?? '127.0.0.1',
+    UPSTREAM_URL: options.upstreamUrl,
+    UPSTREAM_TIMEOUT_MS: options.upstreamTimeoutMs ?? 30_000,
+  };
+  const service = await assemble(config, {
     logger,
-    metrics,
-    config: {
-      API_TOKEN: options.apiToken,
-      CORS_ORIGINS: options.corsOrigins,
-      HOST: options.host ?? '127.0.0.1',
-      UPSTREAM_URL: options.upstreamUrl,
-      UPSTREAM_TIMEOUT_MS: options.upstreamTimeoutMs ?? 30_000,
-    },
+    syncFolder: () => fsyncDirectory(dir),
+    ...(options.watch && {
+      onWatchError: (error: unknown) => {
+        throw error;
+      },
+    }),
+    ...(options.wrapStores && { wrapStores: options.wrapStores }),
+    service: { recoveryIntervalMs: 50, ...options.service },
   });
   return {
-    balance,
-    journal,
-    stores,
-    app,
-    upgrade,
-    clientError,
-    connect,
-    metrics,
+    balance: service.balance,
+    journal: service.journal,
+    stores: service.stores,
+    ...service.listeners,
+    metrics: service.metrics,
     async close() {
-      await watcher?.close();
-      close();
-      await balance.close();
-      await journal.close();
+      await service.stopServing();
+      await service.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 // One try at saving a batch: adopt what other processes wrote, decide what the queued requests do,
-// and write it through. Nothing here holds state; the balance service keeps what it returns.
+// and write it through. Nothing here holds state; the commit pipeline (commit-pipeline.ts) keeps what it returns.
 
 import type { Amount } from '../amount.ts';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';

@@ -1,0 +1,148 @@
+// One batch of queued changes, end to end: saved through the truth (files and local journal, or the
+// shared truth), sent round again when another process raced it, every job answered, the keys it
+// acknowledged remembered. It returns what happened; the balance service keeps the state and says it.
+
+import type { Amount } from '../amount.ts';
+import type { ChangeRequest, Snapshot } from '../change.ts';
+import { StorageUnavailableError } from '../errors.ts';
+import { IdempotencyMemory } from '../idempotency.ts';
+import { LegacyWrites } from '../legacy-writes.ts';
+import type { BalanceStore, JournalPort, Log, RememberedKey } from '../ports.ts';
+import type { SharedTruth } from '../shared-truth.ts';
+import { saveBatch, type Saved } from './save-batch.ts';
+import { saveShared } from './save-shared.ts';
+
+export interface ChangeOutcome {
+  snapshot: Snapshot;
+  /** The answer to an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+export type ChangeJob = { kind: 'change'; request: ChangeRequest; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void };
+/** A look at the files (the watcher saw a change, or recovery is due): done once its batch is. */
+export type SyncJob = { kind: 'sync'; resolve: () => void };
+export type Job = ChangeJob | SyncJob;
+
+export interface CommitDeps {
+  /** In write order: the balance file first, then the trading state. */
+  stores: readonly BalanceStore[];
+  journal: JournalPort;
+  syncFolder: () => Promise<void>;
+  initialBalance: Amount;
+  log: Log;
+  now: () => number;
+  afterStep?: (step: string) => void | Promise<void>;
+  shared?: SharedTruth;
+}
+
+/** Where a batch starts from: what the service serves, and what the last batch left to do again. */
+export interface BatchBase {
+  current: Snapshot;
+  /** A failed save left what was read unapplied: every file is read again in full. */
+  rereadAll: boolean;
+  /** Files whose last write failed: written again, so that a fault that is gone is seen to be gone. */
+  retry: ReadonlySet<string>;
+}
+
+/** One try at saving the batch, as the metrics count it (a look that found nothing to write is not one). */
+export interface Round {
+  outcome: Saved<unknown>['status'];
+  seconds: number;
+  counted: boolean;
+  quarantined: readonly string[];
+}
+
+export interface Batch {
+  /** The last try: the one that counts. */
+  saved: Saved<ChangeJob>;
+  rounds: readonly Round[];
+  changes: readonly ChangeJob[];
+  syncs: readonly SyncJob[];
+}
+
+/**
+ * Races in a row after which a batch puts its versions in place over the outside edit instead of
+ * going round again: the edit is not lost (the version it landed in is held and merged right after,
+ * booking rule and all), and a writer that rewrites a file without pause cannot starve the saves.
+ */
+const REDO_ROUNDS = 3;
+
+export class CommitPipeline {
+  /** Acknowledged Idempotency-Keys (the files alone: the shared truth remembers every host's). */
+  private readonly keys = new IdempotencyMemory();
+  /** What legacy writers last wrote into each file: the booking rule judges the next write by it. */
+  private readonly legacy = LegacyWrites.empty();
+
+  constructor(private readonly deps: CommitDeps) {}
+
+  /** Start-up with the files alone: the keys the journal holds are answered again, not re-applied. */
+  restoreKeys(remembered: Iterable<RememberedKey>): void {
+    this.keys.restore(remembered);
+  }
+
+  /** Saves the batch on top of `base`, as often as a race takes; every job still waits for its answer. */
+  async save(jobs: readonly Job[], base: BatchBase): Promise<Batch> {
+    const changes = jobs.filter((job): job is ChangeJob => job.kind === 'change');
+    const syncs = jobs.filter((job): job is SyncJob => job.kind === 'sync');
+    const started = performance.now();
+    const rounds: Round[] = [];
+    const { shared } = this.deps;
+    for (let round = 1; ; round++) {
+      const legacy = this.legacy.draft();
+      // A round after a race re-reads every file: what the raced round read was left unapplied.
+      const how = { rereadAll: base.rereadAll || round > 1, look: syncs.length > 0, retry: base.retry, overwrite: round > REDO_ROUNDS };
+      const saved = shared
+        ? await saveShared({ ...this.deps, legacy, truth: shared }, base.current, changes, how)
+        : await saveBatch({ ...this.deps, legacy }, base.current, changes, { ...how, remembered: (key) => this.keys.find(key) });
+      if (saved.status === 'committed') legacy.keep();
+      // A look that found nothing to write is not a save (most syncs are that).
+      rounds.push({ outcome: saved.status, seconds: (performance.now() - started) / 1000, counted: saved.wrote || changes.length > 0, quarantined: saved.quarantined });
+      // Another process wrote a file while this batch was being saved: adopt its edit, then apply the
+      // batch on top — as often as it takes. Each round re-reads and adopts what it met, so a legacy
+      // writer, however busy, costs a client time, never an error (503 is for faults of the disk).
+      if (saved.status !== 'raced') return { saved, rounds, changes, syncs };
+    }
+  }
+
+  /**
+   * Answers every job of a saved batch and remembers the keys it acknowledged. Called once the
+   * service serves what the batch committed, in the same turn: no answer runs ahead of a GET.
+   */
+  answer({ saved, changes, syncs }: Batch): void {
+    const committed = saved.status === 'committed';
+    // Why a change was not saved: the shared truth's own word (unreachable), else the disk's.
+    const notSaved = () => (saved.failure instanceof StorageUnavailableError ? saved.failure : new StorageUnavailableError());
+    for (const outcome of saved.outcomes) {
+      if ('error' in outcome) outcome.job.reject(outcome.error);
+      else if (!committed) outcome.job.reject(notSaved());
+      else if (saved.unwritten !== undefined) outcome.job.reject(committedNotWritten(outcome.snapshot, saved.unwritten));
+      else {
+        const key = outcome.job.request.idempotency?.key;
+        if (key && outcome.requestHash && !outcome.replayed) this.keys.remember(key, outcome.requestHash, outcome.snapshot);
+        outcome.job.resolve({ snapshot: outcome.snapshot, replayed: outcome.replayed });
+      }
+    }
+    // Failing before anything was decided (reading a file, say) answers every change all the same.
+    const answered = new Set(saved.outcomes.map((outcome) => outcome.job));
+    for (const job of changes) if (!answered.has(job)) job.reject(notSaved());
+    for (const job of syncs) job.resolve();
+  }
+
+  /** A batch that cannot be saved now (the service is recovering): every change refused, every look done. */
+  refuse(jobs: readonly Job[], error: Error): void {
+    for (const job of jobs) if (job.kind === 'change') job.reject(error);
+    for (const job of jobs) if (job.kind === 'sync') job.resolve();
+  }
+
+  /** After a committed batch, with the files alone: bounds the journal's disk use (the shared truth bounds its own). */
+  async compact({ saved }: Batch): Promise<void> {
+    if (saved.status !== 'committed' || this.deps.shared) return;
+    await this.deps.journal.compact().catch((error: unknown) => this.deps.log.warn({ err: error }, 'journal rotation failed; will retry'));
+  }
+}
+
+/** A change the shared truth holds (every host serves it) that this host's files could not take: not acknowledged, not to be sent again. */
+const committedNotWritten = (snapshot: Snapshot, fault: unknown) =>
+  new StorageUnavailableError(`the change was committed (revision ${snapshot.revision}) but this host's files could not be written (${messageOf(fault)}); do not send it again`);
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
