@@ -18,8 +18,8 @@ export interface Running {
 }
 
 /**
- * `onLockLost`: the folder's lock stopped being this process's while it ran (a lock file deleted or
- * edited by hand, and another process started on the folder); the caller stops the service.
+ * `onLockLost`: the folder's lock stopped being this process's while it ran (its lock file deleted by
+ * hand, or another process started on the folder); the caller stops the service.
  */
 export async function start(
   config: Config,

@@ -131,7 +131,12 @@ export class Journal implements JournalPort {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.exclusive(() => this.handle.close());
+    await this.exclusive(async () => {
+      // A journal deleted or replaced since the last look (up to a second ago) would go with this
+      // process, and the next start would forget every key: one last look puts it back first.
+      await this.heal().catch((error: unknown) => this.log.error({ err: error, file: JOURNAL_FILE }, 'the journal could not be put back before stopping'));
+      await this.handle.close();
+    });
   }
 
   private async appendNow(entries: readonly JournalEntry[]): Promise<() => Promise<void>> {

@@ -56,6 +56,19 @@ describe('the journal, deleted or replaced while the service runs', () => {
     await replayAfterRestart(dir, server, keys(1, 3), 10_003);
   });
 
+  it('deleted right before a clean stop (SIGTERM within the second between looks): put back before exiting, no key applied twice after the restart', async () => {
+    const dir = await tempDir();
+    const server = await startServer({ DATA_DIR: dir });
+    for (const key of keys(1, 10)) await book(server, key);
+    await rm(join(dir, JOURNAL));
+    await server.kill('SIGTERM');
+    expect((await readdir(dir)).includes(JOURNAL)).toBe(true);
+    const again = await startServer({ DATA_DIR: dir });
+    const replies = await Promise.all(keys(1, 10).map((key) => book(again, key)));
+    expect(replies.filter((r) => r.headers.get('idempotency-replayed') !== 'true').length, 'keys applied again').toBe(0);
+    expect((await json(`${again.url}/virtual_balance`)).body.balance).toBe(10_010);
+  });
+
   it('replaced by a directory: the directory is kept beside, the journal put back; the restart does not fail with EISDIR', async () => {
     const dir = await tempDir();
     const server = await startServer({ DATA_DIR: dir });
