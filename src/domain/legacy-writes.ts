@@ -3,7 +3,7 @@
 
 import type { Amount } from './amount.ts';
 
-/** A legacy save writes the trading state, then the balance file: the second arrives within this. */
+/** A legacy save writes both files, one after the other (either first): the second arrives within this. */
 export const SAME_SAVE_MS = 1_000;
 
 /** Revisions remembered per file: a writer that never re-reads carries one old revision for ever. */

@@ -110,7 +110,10 @@ async function judgeBalances({ stores, journal, legacy, log, now }: OutsideDeps,
   for (const { store, state } of valid) {
     const file = store.name;
     const write = { balance: state.balance, revision: state.revision, mtimeMs: state.mtimeMs };
-    const twin = state.revision === null ? (legacy.sameSaveAs(file, write) ?? stores.find((s) => s.name !== file && withRevision.has(s.name))?.name) : undefined;
+    // Either order, with or without a revision: the later-written file of one legacy save holds the
+    // balance the other was just written with (the seed-era save_virtual_balance() writes the balance
+    // file first, in the legacy shape, and the trading state — read at N — after it).
+    const twin = legacy.sameSaveAs(file, write) ?? (state.revision === null ? stores.find((s) => s.name !== file && withRevision.has(s.name))?.name : undefined);
     if (twin !== undefined) {
       legacy.record(file, write);
       log.info({ file, balance: formatAmount(state.balance), sameSaveAs: twin }, 'the same legacy save arrived in both files: counted once');

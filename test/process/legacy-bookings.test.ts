@@ -37,6 +37,22 @@ describe('a legacy trader booking the legacy way beside API changes', () => {
   });
 });
 
+describe('a legacy save that writes the balance file first (save_virtual_balance), then the trading state', () => {
+  it.each([0.1, 0.3, 0.7])('counts the booking once when the trading state follows %s s later (it was counted twice)', async (gap) => {
+    const dir = await tempDir();
+    await writeJson(join(dir, ATS), { enabled: true, balance: 1000 });
+    const server = await startServer({ DATA_DIR: dir });
+    const state = JSON.parse(await readFile(join(dir, ATS), 'utf8')); // read at revision 1: 1000
+    await writeJson(join(dir, VB), { balance: 1002.5, last_updated: '2026-11-28T23:59:00.000000' }); // the legacy shape: no revision
+    await waitFor(async () => ((await balanceOf(server.url)) === 1002.5 ? true : undefined), 2_000, 'the balance file adopted');
+    await new Promise((resolve) => setTimeout(resolve, gap * 1000)); // the legacy save's own pace between its two writes
+    await writeJson(join(dir, ATS), { ...state, balance: 1002.5, last_trade: 'T-1' });
+    await waitFor(() => server.logs.find((line) => line.msg === 'the same legacy save arrived in both files: counted once' && line.file === ATS), 2_000, 'the second arrival judged');
+    expect(await balanceOf(server.url)).toBe(1002.5);
+    expect((await json(`${server.url}/auto_trading/status`)).body.data).toMatchObject({ last_trade: 'T-1', balance: 1002.5 });
+  });
+});
+
 describe('a legacy booking made while the service was stopped (an attacker found it adopted as written)', () => {
   it.each(['SIGTERM', 'SIGKILL'] as const)('after %s: counted on top of the acknowledged balance at the next start, and an echo of it later books nothing', async (signal) => {
     const dir = await tempDir();
