@@ -114,9 +114,10 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   /** Start-up: reconcile the files and the journal, heal what needs healing, remember recent keys. */
   async open(): Promise<void> {
+    let judgeFiles = false;
     for (;;) {
       try {
-        await this.reconcileFromDisk();
+        judgeFiles = await this.reconcileFromDisk();
         break;
       } catch (error) {
         // A legacy writer wrote between our read and our write: read again, as often as it takes.
@@ -125,6 +126,8 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     }
     const { shared } = this.options;
     if (!shared) return this.pipeline.restoreKeys(this.options.journal.keysInWindow());
+    // Committed before the service answers anything: its first GET already counts them.
+    if (judgeFiles) await this.sync();
     // Every host's commits reach this one: a notification (or a reconnection) sends the files after them.
     this.stopShared.push(shared.follow((revision) => revision > (this.current?.revision ?? -1) && void this.sync()));
     this.stopShared.push(shared.onReachability(() => this.emit('readiness', this.ready)));
@@ -297,7 +300,8 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
 
   private async recover(): Promise<void> {
     try {
-      await this.reconcileFromDisk();
+      // (Legacy writes a restart found are judged by the next batch: this one is still running.)
+      if (await this.reconcileFromDisk()) void this.sync();
       if (this.recoveryTimer) clearInterval(this.recoveryTimer);
       this.recoveryTimer = null;
       this.options.log.info({ revision: this.current?.revision }, 'recovered: the files are consistent again');
@@ -309,11 +313,13 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   }
 
   /** Settles the balance from what the files and the journal hold, and serves it. */
-  private async reconcileFromDisk(): Promise<void> {
+  private async reconcileFromDisk(): Promise<boolean> {
     const rewrite = new Set(this.faults.keys());
     const { shared, localHistory } = this.options;
     const settle = { ...this.options, now: this.now, faulty: rewrite };
-    const { snapshot, quarantined, staleRefused } = shared ? await settleShared({ ...settle, truth: shared, localHistory: localHistory ?? (async () => []) }) : await settleFromDisk(settle);
+    const { snapshot, quarantined, staleRefused, judgeFiles } = shared
+      ? await settleShared({ ...settle, truth: shared, localHistory: localHistory ?? (async () => []) })
+      : { ...(await settleFromDisk(settle)), judgeFiles: undefined };
     for (const file of rewrite) {
       this.faults.delete(file);
       this.options.log.info({ file }, 'the file can be written again');
@@ -321,12 +327,14 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     for (const file of quarantined) this.emit('quarantined', { file });
     for (const file of staleRefused) this.emit('staleRefused', { file });
     this.current = snapshot;
-    this.stale = false;
+    // Legacy writes found in a restarting host's files: the next batch reads every file and judges them.
+    this.stale = judgeFiles === true;
     this.healthy = true;
     this.lastFailure = null;
     this.stateVersion++;
     this.emit('readiness', this.ready);
     this.emit('change', snapshot);
+    return judgeFiles === true;
   }
 }
 

@@ -2,6 +2,7 @@
 // revision, journal and keys — and every later one takes the shared balance into its files.
 
 import { formatAmount } from './amount.ts';
+import { judgeLegacyWrite } from './booking.ts';
 import { toRecord, type Snapshot } from './change.ts';
 import { rewrite } from './commit/write-through.ts';
 import type { JournalEntry } from './ports.ts';
@@ -14,7 +15,19 @@ export interface SettleSharedDeps extends SettleDeps {
   localHistory: () => Promise<JournalEntry[]>;
 }
 
-export async function settleShared(deps: SettleSharedDeps): Promise<{ snapshot: Snapshot; quarantined: string[]; staleRefused: string[] }> {
+export interface SettledShared {
+  snapshot: Snapshot;
+  quarantined: string[];
+  staleRefused: string[];
+  /**
+   * A host that served the account before found legacy writes in its files, made while it was
+   * stopped: the files are left as they are, for the first batch to judge and commit like any
+   * outside edit (the booking rule, against the shared journal, inside the shared transaction).
+   */
+  judgeFiles?: true;
+}
+
+export async function settleShared(deps: SettleSharedDeps): Promise<SettledShared> {
   const { truth, stores, log } = deps;
   if ((await truth.head()) === null) {
     // As on one host first — reconciled, healed, journaled — then all of it into the shared truth.
@@ -28,11 +41,17 @@ export async function settleShared(deps: SettleSharedDeps): Promise<{ snapshot: 
   const head = await truth.head();
   if (head === null) throw new Error('the shared database lost the account it was just holding');
 
+  const restart = await restarting(deps, head);
+  if (restart === 'legacy writes') {
+    log.info({ balance: formatAmount(head.balance), revision: head.revision, host: truth.hostId }, 'this host\'s files hold legacy writes made while it was stopped: judging them like any outside edit');
+    return { snapshot: head, quarantined: [], staleRefused: [], judgeFiles: true };
+  }
+
   // Joining: the database's balance goes into the files. A different one here is logged, never sent.
   const quarantined: string[] = [];
   for (const store of stores) {
     const { state } = await store.read();
-    if (state.status === 'valid' && state.balance !== head.balance) {
+    if (state.status === 'valid' && state.balance !== head.balance && restart === 'joining') {
       log.warn({ file: store.name, local: formatAmount(state.balance), shared: formatAmount(head.balance), revision: head.revision }, 'this host\'s file held another balance than the shared database: took the database\'s');
     }
     if (state.status === 'corrupt' || state.status === 'unreadable') {
@@ -43,6 +62,34 @@ export async function settleShared(deps: SettleSharedDeps): Promise<{ snapshot: 
   }
   await rewrite(stores, toRecord(head));
   await deps.syncFolder();
-  log.info({ balance: formatAmount(head.balance), revision: head.revision, host: truth.hostId }, 'joined the shared balance');
+  log.info({ balance: formatAmount(head.balance), revision: head.revision, host: truth.hostId }, restart === 'joining' ? 'joined the shared balance' : 'caught up with the shared balance');
   return { snapshot: head, quarantined, staleRefused: [] };
+}
+
+/**
+ * Whether a restarting host's files hold something the booking rule would count: a legacy process
+ * booked into them (or set them) while the service was stopped — or while the database was away and
+ * the host was then killed. Such a write stays in its file until the database takes it (SPEC), so it
+ * is judged as it would have been had the service been running. A host that never served the account
+ * is joining instead: its own balance is another folder's, logged and never sent. A file carrying a
+ * revision the database has not reached is another history's (a database restored from a backup, say):
+ * the database's balance wins, as for a join.
+ */
+async function restarting(deps: SettleSharedDeps, head: Snapshot): Promise<'joining' | 'legacy writes' | 'behind'> {
+  const { truth, stores } = deps;
+  if (!(await truth.servedBefore())) return 'joining';
+  const states = [];
+  for (const store of stores) {
+    const { state } = await store.read();
+    if (state.status !== 'valid') continue;
+    if (state.revision !== null && state.revision > head.revision) return 'joining';
+    states.push({ file: store.name, state });
+  }
+  for (const { file, state } of states) {
+    const history = state.revision !== null && state.revision < head.revision ? await truth.writeBackHistory(state.revision, file) : null;
+    const verdict = judgeLegacyWrite(state, head, { lastWritten: null, history });
+    if (verdict.kind !== 'unchanged' && verdict.balance !== head.balance) return 'legacy writes';
+  }
+  // Its files hold what it last wrote (the account may have moved on since): they only catch up.
+  return 'behind';
 }

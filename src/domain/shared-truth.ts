@@ -61,6 +61,8 @@ export interface SharedTruth {
   /** Says which revision this host's files hold; `hosts()` lists the account's hosts seen in the last minute. */
   heartbeat(revision: number): Promise<void>;
   hosts(): Promise<HostSeen[]>;
+  /** Whether this host has served the account before (a heartbeat of its HOST_ID is on record): a restart, not a join. */
+  servedBefore(): Promise<boolean>;
   status(): SharedStatus;
   onReachability(listener: (reachable: boolean, error?: string) => void): () => void;
 }

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asAmount, formatAmount } from '../../src/domain/amount.ts';
-import { amount, exact, expectEveryHostHolds, files, head, newAccount, served, sharedDatabase, startHosts, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
+import { amount, exact, expectEveryHostHolds, files, head, newAccount, restartHost, served, sharedDatabase, startHosts, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
 import { runLegacyTrader } from '../helpers/legacy-trader.ts';
 import { adminQuery, postgresMissing } from '../helpers/postgres.ts';
@@ -69,5 +69,31 @@ describe.skipIf(postgresMissing)("outside edits to one host's files, across host
     await expectEveryHostHolds(shared, [one, two], moved);
     expect(warnings(two, 'refused a stale write-back')).toHaveLength(1);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ ...state, enabled: false });
+  });
+  it("counts a booking made in host 2's files while it was stopped once it starts again, and a lagging host's own old files book nothing (a restart was taken for a join, and the booking dropped)", async () => {
+    const [one, two] = (await startHosts(shared, ['one', 'two'])) as [Host, Host];
+    expect((await postDelta(one, 'before-stop', '5')).status).toBe(200);
+    const atStop = await expectEveryHostHolds(shared, [one, two], asAmount(INITIAL + amount('5')));
+    await two.server.kill('SIGTERM');
+    // A legacy process on host 2 reads its trading state (the revision the files hold) while host 1 moves on...
+    const path = join(two.dir, ATS);
+    const read = JSON.parse(await readFile(path, 'utf8'));
+    expect((await postDelta(one, 'while-stopped', '1.25')).status).toBe(200);
+    // ...and books +21 on what it read, while nobody on host 2 watches.
+    await writeFile(path, JSON.stringify({ ...read, balance: Number(formatAmount(asAmount(atStop.balance + amount('21')))) }));
+    const restarted = await restartHost(shared, two);
+    const booked = asAmount(INITIAL + amount('5') + amount('1.25') + amount('21'));
+    // Counted before the restarted host answers anything.
+    expect((await served(restarted)).balance).toBe(booked);
+    await expectEveryHostHolds(shared, [one, restarted], booked);
+    expect(await sources(shared)).toContain(`external:${ATS}@${two.id}`);
+    expect(warnings(restarted, "this host's file held another balance")).toEqual([]);
+
+    // Stopped again while host 1 moves on: its files hold its own last (older) versions — nothing to count.
+    await restarted.server.kill('SIGTERM');
+    expect((await postDelta(one, 'while-stopped-again', '2')).status).toBe(200);
+    const again = await restartHost(shared, restarted);
+    await expectEveryHostHolds(shared, [one, again], asAmount(booked + amount('2')));
+    expect(warnings(again, '').map((line) => line.msg)).toEqual([]);
   });
 });

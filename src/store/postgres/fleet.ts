@@ -30,6 +30,12 @@ export async function heartbeat(db: Queryable, scope: Scope, revision: number): 
   await db.query(HEARTBEAT, [scope.account, scope.hostId, revision]);
 }
 
+const SERVED_BEFORE = 'SELECT 1 FROM balance_sync_hosts WHERE account = $1 AND host_id = $2';
+
+export async function servedBefore(db: Queryable, scope: Scope): Promise<boolean> {
+  return (await db.query(SERVED_BEFORE, [scope.account, scope.hostId])).rowCount === 1;
+}
+
 export async function readHosts(db: Queryable, account: string): Promise<HostSeen[]> {
   const { rows } = await db.query<{ host_id: string; revision: string; lag: string; seen_at: string }>(HOSTS, [account]);
   return rows.map((row) => ({ host_id: row.host_id, revision: revisionOf(row.revision), lag: revisionOf(row.lag), seen_at: row.seen_at }));

@@ -45,7 +45,7 @@ import { commitBatch, type CommitCounters } from './commit.ts';
 import type { Batch, Decide, Decision } from './commit-transaction.ts';
 import { clientConfig, createPool, describe, isLinkFailure } from './connection.ts';
 import { PostgresUnavailableError } from './errors.ts';
-import { heartbeat, readHosts, type HostSeen } from './fleet.ts';
+import { heartbeat, readHosts, servedBefore, type HostSeen } from './fleet.ts';
 import { importAccount, type AccountImport } from './import-account.ts';
 import { readEntriesSince, readHead, readRecent, readWriteBackHistory, type Scope } from './journal-reads.ts';
 import { Listener, type RevisionListener } from './listener.ts';
@@ -156,6 +156,11 @@ export class PostgresStore {
   /** The account's hosts seen in the last minute, with their lag behind the database. */
   hosts(): Promise<HostSeen[]> {
     return this.guard(() => readHosts(this.pool, this.scope.account));
+  }
+
+  /** Whether this HOST_ID has said its revision for the account before: a restart, not a join. */
+  servedBefore(): Promise<boolean> {
+    return this.guard(() => servedBefore(this.pool, this.scope));
   }
 
   status(): StoreStatus {
