@@ -3,7 +3,7 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -19,10 +19,16 @@ afterEach(() => {
   for (const stop of stops.splice(0)) stop();
 });
 
-/** Packs the repository (prepack builds it) and installs the tarball into a fresh folder; returns the command's path. */
+/**
+ * Packs the repository and installs the tarball into a fresh folder; returns the command's path. Packed
+ * without running prepack: its build would rewrite dist/ in place, file by file, under the servers that
+ * other test files start from it at the same moment (one met a half-written module). dist/ is what
+ * prepack builds — the global setup ran the same tsc on the same sources — and the test below checks
+ * that prepack is the build.
+ */
 async function installPackage(): Promise<{ bin: string; files: string[] }> {
   const work = await tempDir();
-  const { stdout } = await run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 1 << 24 });
+  const { stdout } = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, maxBuffer: 1 << 24 });
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   if (!packed) throw new Error('npm pack printed nothing');
   const app = join(work, 'app');
@@ -57,4 +63,11 @@ describe('the package', () => {
     expect(await page.text()).toContain('<script type="module" src="/balance-sync/operator.js">');
     expect((await fetch(`${url}/balance-sync/vendor/uPlot.esm.js`)).status).toBe(200);
   }, 120_000);
+
+  it('is built on prepack, with the build npm start runs, and never at run time', async () => {
+    const { scripts, bin } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+    expect(scripts.prepack).toBe('npm run build');
+    expect(scripts.prestart).toBe('npm run build');
+    expect(Object.values(bin)).toEqual([scripts.start?.replace(/^node /, '')]);
+  });
 });
