@@ -41,6 +41,10 @@ export async function stageOver(
   };
   const look = async (overwrite = false): Promise<Looked> => {
     const { name, path, seen } = at();
+    // Looked again (the shared truth looks once more after COMMIT): the earlier look's version goes.
+    const earlier = looked;
+    looked = null;
+    await earlier?.old?.close().catch(() => {});
     // The last look holds the version it looks at open (see commit), and lets go of older ones.
     const [old] = await Promise.all([openWithoutWaiting(path), replaced.letGo()]);
     let now: Fingerprint | null = null;

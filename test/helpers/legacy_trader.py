@@ -6,6 +6,8 @@ Each event it makes is printed as one JSON line.
   book <data dir> <count> <gap s>     book trades: read the trading state, add the PnL to its balance,
                                       write it back, then save_auto_trading_balance() writes the whole
                                       virtual_balance.json too (without the service's key)
+  book-atomic <data dir> <count> <gap s>  book trades into the trading state the careful way: a temp
+                                      file beside it, then os.replace over it (a new file in place)
   toggle <data dir> <seconds> <gap s> flip `enabled` in the trading state, over and over
   stall <data dir> <file> <stall s>…  per stall: read <file>, book a small PnL and set `tick`, write
                                       half of it, stall, write the rest; then wait 1.2 s
@@ -60,6 +62,21 @@ def book(data, count, gap):
         time.sleep(gap)
 
 
+def book_atomic(data, count, gap):
+    pnls = [1.25, -0.5, 3, 0.75]
+    path = os.path.join(data, ATS)
+    for i in range(count):
+        state = load(path)
+        pnl = pnls[i % len(pnls)]
+        state['balance'] = state['balance'] + pnl
+        temp = f'{path}.trader-{os.getpid()}.tmp'
+        with open(temp, 'w') as f:
+            json.dump(state, f, indent=2)
+        os.replace(temp, path)
+        say(booked=pnl)
+        time.sleep(gap)
+
+
 def toggle(data, seconds, gap):
     until = time.time() + seconds
     count = 0
@@ -89,6 +106,8 @@ if __name__ == '__main__':
     mode, data = sys.argv[1], sys.argv[2]
     if mode == 'book':
         book(data, int(sys.argv[3]), float(sys.argv[4]))
+    elif mode == 'book-atomic':
+        book_atomic(data, int(sys.argv[3]), float(sys.argv[4]))
     elif mode == 'toggle':
         toggle(data, float(sys.argv[3]), float(sys.argv[4]))
     elif mode == 'stall':

@@ -44,7 +44,7 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
   deps: SharedSaveDeps,
   before: Snapshot,
   jobs: readonly Job[],
-  options: { rereadAll: boolean; look: boolean; retry: ReadonlySet<string>; overwrite?: boolean },
+  options: { rereadAll: boolean; look: boolean; retry: ReadonlySet<string>; overwrite?: boolean; followUps?: number },
 ): Promise<Saved<Job>> {
   let saved: Saved<Job> = { status: 'failed', before, snapshot: before, outcomes: [], tradingMoved: false, adopted: [], staleRefused: [], quarantined: [], wrote: false };
   let staged: Decided<Job>['staged'] = [];
@@ -55,7 +55,9 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
     const looked = options.rereadAll || options.look || jobs.length === 0 ? await lookAtFiles(deps, options.rereadAll) : nothingSeen;
     saved.quarantined = looked.quarantined;
     let decided: Decided<Job>;
-    if (jobs.length === 0 && !hasOutsideBalance(looked)) {
+    // Following the shared balance only: its versions go in place over anything (merged after, held).
+    const followedOnly = jobs.length === 0 && !hasOutsideBalance(looked);
+    if (followedOnly) {
       // Nothing to decide: the files follow the shared balance (another host's change, a file to heal).
       // A change that left the balance as it was (a delta of 0) is a revision all the same: both files take it.
       const head = (await deps.truth.head()) ?? before;
@@ -91,23 +93,70 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
       wrote: decided.staged.length > 0 || decided.entries.length > 0,
       status: 'committed',
     };
-    // Committed (or nothing to commit): the files take it. An outside edit landing after the last look
-    // stays in the version this replaces, and is merged from there at the next look.
+    // Committed (or nothing to commit): the files take it — each after one more last look, right before
+    // its rename, as on one host. The look inside the transaction came a COMMIT round trip earlier, and
+    // a legacy writer that renamed its own version into place meanwhile would have it unlinked, unseen,
+    // by ours. Found now, that version is left in place and judged at once on top of what was committed
+    // (below). An outside edit landing after this look stays in the version the rename replaces, and is
+    // merged from there at the next look (guarded-rename.ts).
+    const raced: string[] = [];
     try {
       const renames = decided.staged.map(async ({ store, write }) => {
+        try {
+          await write.lastLook({ overwrite: followedOnly || overwrite });
+        } catch (error) {
+          if (!isRace(error)) throw error;
+          raced.push(store.name);
+          return;
+        }
         await write.commit().catch(asFileFault(store.name));
         await deps.afterStep?.(store.name);
       });
       firstFailure(await Promise.allSettled(renames));
-      if (decided.staged.length > 0) await deps.syncFolder();
+      if (decided.staged.length > raced.length) await deps.syncFolder();
     } catch (error) {
       await Promise.all(decided.staged.map(({ write }) => write.discard()));
       return { ...saved, unwritten: error };
     }
-    return saved;
+    const followUps = options.followUps ?? FOLLOW_UPS;
+    if (raced.length === 0 || followUps === 0) return saved;
+    return followRacedWrite(deps, saved, { retry: options.retry, followUps }, overwrite, raced);
   } catch (error) {
     await Promise.all(staged.map(({ write }) => write.discard()));
     if (isRace(error)) return { ...saved, status: 'raced' };
     return { ...saved, status: 'failed', failure: error };
   }
+}
+
+/** How often a batch's files may be raced after COMMIT before the edit is left to the next look. */
+const FOLLOW_UPS = 3;
+
+/**
+ * A legacy write that landed between a committed batch's looks and its renames: a batch of its own,
+ * right away, with no requests — the edit judged on top of what was just committed (the booking rule)
+ * and both files written with the result. The batch's requests keep their answers (their revisions);
+ * the files hold a later one that includes them. Raced again and again, the edit stays in its file
+ * for the watcher's next look: never overwritten unseen.
+ */
+async function followRacedWrite<Job extends { request: ChangeRequest }>(
+  deps: SharedSaveDeps,
+  saved: Saved<Job>,
+  options: { retry: ReadonlySet<string>; followUps: number },
+  overwrite: boolean,
+  raced: readonly string[],
+): Promise<Saved<Job>> {
+  deps.log.info({ files: raced }, 'a legacy write landed while the change was committing: judging it on top of the committed balance');
+  const next = await saveShared<Job>(deps, saved.snapshot, [], { rereadAll: false, look: true, retry: options.retry, overwrite, followUps: options.followUps - 1 });
+  // Not committed (raced before COMMIT, or the database went away): the edit is still in its file.
+  if (next.status !== 'committed') return saved;
+  return {
+    ...saved,
+    snapshot: next.snapshot,
+    tradingMoved: saved.tradingMoved || next.tradingMoved,
+    adopted: [...saved.adopted, ...next.adopted],
+    staleRefused: [...saved.staleRefused, ...next.staleRefused],
+    quarantined: [...saved.quarantined, ...next.quarantined],
+    wrote: true,
+    ...(next.unwritten !== undefined && { unwritten: next.unwritten }),
+  };
 }
