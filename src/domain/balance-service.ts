@@ -173,7 +173,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   submit(request: ChangeRequest): Promise<ChangeOutcome> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the service is shutting down; try again'));
     if (!this.healthy) return Promise.reject(recovering());
-    return new Promise((resolve, reject) => this.queue.enqueue({ kind: 'change', request, resolve, reject }));
+    return new Promise((resolve, reject) => this.queue.enqueue({ kind: 'change', request, queuedAt: performance.now(), resolve, reject }));
   }
 
   /** Looks for edits other processes made to the files and adopts them. */

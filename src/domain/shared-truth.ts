@@ -53,7 +53,7 @@ export interface SharedTruth {
    * with a 503 when nothing was applied, or when the outcome could not be looked up within the time
    * a change may take (SPEC: 503 within 5 s) — a 503 that says the outcome is unknown.
    */
-  commit<D extends SharedDecision>(batch: { commitId: string; keys: readonly string[] }, decide: (context: SharedContext) => D | Promise<D>): Promise<D>;
+  commit<D extends SharedDecision>(batch: { commitId: string; keys: readonly string[]; queuedAt?: number }, decide: (context: SharedContext) => D | Promise<D>): Promise<D>;
   recent(limit: number): Promise<JournalEntry[]>;
   writeBackHistory(revision: number, file: string): Promise<WriteBackHistory>;
   /** Told of every committed revision (a hint: read head() for the data), also after each reconnection. */

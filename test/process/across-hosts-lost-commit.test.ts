@@ -52,4 +52,18 @@ describe.skipIf(postgresMissing)('a change whose COMMIT answer is lost, on a rea
     expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-silent', 1]]));
     await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
   });
+
+  it('answers the changes queued behind it within 5 s of their own arrival too (their time ran from the batch before)', async () => {
+    const host = await hostBehindRelay();
+    const cut = relay.cutAt('COMMIT', { forward: true, silence: true });
+    const first = postDelta(host, 'hung-first', '1');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the first batch is hanging on COMMIT by now
+    const queued = await Promise.all(['a', 'b', 'c', 'd'].map((name) => postDelta(host, `hung-${name}`, '1')));
+    expect((await first).status).toBe(503);
+    await cut;
+    for (const answer of queued) {
+      expect(answer.status).toBe(503);
+      expect(answer.ms).toBeLessThan(5_000);
+    }
+  });
 });

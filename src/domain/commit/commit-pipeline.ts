@@ -18,7 +18,8 @@ export interface ChangeOutcome {
   replayed: boolean;
 }
 
-export type ChangeJob = { kind: 'change'; request: ChangeRequest; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void };
+/** `queuedAt` (performance.now()): a change's time to be answered (SPEC: a 503 within 5 s) runs from then. */
+export type ChangeJob = { kind: 'change'; request: ChangeRequest; queuedAt: number; resolve: (outcome: ChangeOutcome) => void; reject: (error: Error) => void };
 /** A look at the files (the watcher saw a change, or recovery is due): done once its batch is. */
 export type SyncJob = { kind: 'sync'; resolve: () => void };
 export type Job = ChangeJob | SyncJob;

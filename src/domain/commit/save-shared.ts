@@ -40,7 +40,7 @@ async function stage(stores: readonly BalanceStore[], snapshot: Snapshot, overwr
   }
 }
 
-export async function saveShared<Job extends { request: ChangeRequest }>(
+export async function saveShared<Job extends { request: ChangeRequest; queuedAt?: number }>(
   deps: SharedSaveDeps,
   before: Snapshot,
   jobs: readonly Job[],
@@ -79,7 +79,8 @@ export async function saveShared<Job extends { request: ChangeRequest }>(
       // A COMMIT whose answer was lost has been looked up by its id for as long as a change may take
       // (applied: this is its answer). Still unknown, it is a 503 that says so, not a failure: a
       // client that sends it again with its Idempotency-Key gets the first answer if it was applied.
-      decided = await deps.truth.commit({ commitId, keys }, decide);
+      const queuedAt = Math.min(...jobs.map((job) => job.queuedAt ?? Infinity));
+      decided = await deps.truth.commit({ commitId, keys, ...(Number.isFinite(queuedAt) && { queuedAt }) }, decide);
     }
     const { plan, outside } = decided;
     saved = {
@@ -138,7 +139,7 @@ const FOLLOW_UPS = 3;
  * the files hold a later one that includes them. Raced again and again, the edit stays in its file
  * for the watcher's next look: never overwritten unseen.
  */
-async function followRacedWrite<Job extends { request: ChangeRequest }>(
+async function followRacedWrite<Job extends { request: ChangeRequest; queuedAt?: number }>(
   deps: SharedSaveDeps,
   saved: Saved<Job>,
   options: { retry: ReadonlySet<string>; followUps: number },

@@ -20,6 +20,11 @@ export interface Batch {
   commitId: string;
   /** The Idempotency-Keys the batch's requests carry. */
   keys: readonly string[];
+  /**
+   * When the batch's oldest change arrived (performance.now()): its time runs from then, not from when
+   * the batch began — a change that waited behind a batch the database left hanging has spent it.
+   */
+  queuedAt?: number;
 }
 
 // FOR UPDATE: hosts committing to one account queue here, one transaction at a time, each deciding

@@ -41,7 +41,7 @@ const ASK_AGAIN_MS = 100;
  * database could not be asked in time whether it happened, and decide's own errors as they are.
  */
 export async function commitBatch<D extends Decision>(deps: CommitDeps, batch: Batch, decide: Decide<D>): Promise<D> {
-  const deadline = performance.now() + deps.timeoutMs;
+  const deadline = Math.min(performance.now(), batch.queuedAt ?? Infinity) + deps.timeoutMs;
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) throw new PostgresUnavailableError(`no commit within ${deps.timeoutMs} ms`);
