@@ -30,6 +30,10 @@ export interface SettledShared {
 export async function settleShared(deps: SettleSharedDeps): Promise<SettledShared> {
   const { truth, stores, log } = deps;
   if ((await truth.head()) === null) {
+    const others = await truth.otherAccounts();
+    if (others.length > 0) {
+      log.warn({ account: truth.account, others }, 'the database holds no such account yet, but others: starting it from this folder — if this host should join one of them, stop it and fix ACCOUNT');
+    }
     // As on one host first — reconciled, healed, journaled — then all of it into the shared truth.
     const local = await settleFromDisk(deps);
     const imported = await truth.importAccount({ snapshot: local.snapshot, entries: await deps.localHistory(), keys: deps.journal.keysInWindow() });
@@ -77,7 +81,7 @@ export async function settleShared(deps: SettleSharedDeps): Promise<SettledShare
  */
 async function restarting(deps: SettleSharedDeps, head: Snapshot): Promise<'joining' | 'legacy writes' | 'behind'> {
   const { truth, stores } = deps;
-  if (!(await truth.servedBefore())) return 'joining';
+  if ((await truth.lastHeard()) === null) return 'joining';
   const states = [];
   for (const store of stores) {
     const { state } = await store.read();

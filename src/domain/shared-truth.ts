@@ -42,6 +42,8 @@ export interface SharedStatus {
 
 export interface SharedTruth {
   readonly hostId: string;
+  /** The account's name (ACCOUNT). */
+  readonly account: string;
   /** The account as the shared truth holds it, or null when it holds no such account yet. */
   head(): Promise<Snapshot | null>;
   /** The first host brings its balance, journal and keys in; `exists` when another host was first. */
@@ -61,8 +63,13 @@ export interface SharedTruth {
   /** Says which revision this host's files hold; `hosts()` lists the account's hosts seen in the last minute. */
   heartbeat(revision: number): Promise<void>;
   hosts(): Promise<HostSeen[]>;
-  /** Whether this host has served the account before (a heartbeat of its HOST_ID is on record): a restart, not a join. */
-  servedBefore(): Promise<boolean>;
+  /**
+   * How long ago (ms) this host last said its revision for the account, or null when it never served
+   * it: a restart, not a join, when it did.
+   */
+  lastHeard(): Promise<number | null>;
+  /** Other accounts the shared truth holds (a few), for a start that would create a new one. */
+  otherAccounts(): Promise<string[]>;
   status(): SharedStatus;
   onReachability(listener: (reachable: boolean, error?: string) => void): () => void;
 }

@@ -76,5 +76,10 @@ describe.skipIf(postgresMissing)('from files to PostgreSQL', () => {
       ...KEYED.map(([key]) => [answers.get(key)?.revision, 'api', key]).reverse(),
       [1, 'startup', undefined],
     ]);
+    expect(warnings(first, 'the database holds no such account yet')).toEqual([]);
+
+    // A host whose ACCOUNT is mistyped starts a new account from its folder — and says which exist.
+    const typo = await startHost({ ...shared, account: `${shared.account}-typo` }, 'typo');
+    expect(warnings(typo, 'the database holds no such account yet, but others').map((line) => line.others)).toEqual([[shared.account]]);
   });
 });

@@ -30,10 +30,17 @@ export async function heartbeat(db: Queryable, scope: Scope, revision: number): 
   await db.query(HEARTBEAT, [scope.account, scope.hostId, revision]);
 }
 
-const SERVED_BEFORE = 'SELECT 1 FROM balance_sync_hosts WHERE account = $1 AND host_id = $2';
+const LAST_HEARD = `SELECT (extract(epoch FROM now() - seen_at) * 1000)::float8 AS ms FROM balance_sync_hosts WHERE account = $1 AND host_id = $2`;
+const OTHER_ACCOUNTS = 'SELECT account FROM balance_sync_accounts WHERE account <> $1 ORDER BY account LIMIT 20';
 
-export async function servedBefore(db: Queryable, scope: Scope): Promise<boolean> {
-  return (await db.query(SERVED_BEFORE, [scope.account, scope.hostId])).rowCount === 1;
+/** How long ago (database clock, ms) this host id last said its revision on the account; null: never. */
+export async function lastHeard(db: Queryable, scope: Scope): Promise<number | null> {
+  const { rows } = await db.query<{ ms: number }>(LAST_HEARD, [scope.account, scope.hostId]);
+  return rows[0] ? Math.max(0, rows[0].ms) : null;
+}
+
+export async function otherAccounts(db: Queryable, account: string): Promise<string[]> {
+  return (await db.query<{ account: string }>(OTHER_ACCOUNTS, [account])).rows.map((row) => row.account);
 }
 
 export async function readHosts(db: Queryable, account: string): Promise<HostSeen[]> {

@@ -45,7 +45,7 @@ import { commitBatch, type CommitCounters } from './commit.ts';
 import type { Batch, Decide, Decision } from './commit-transaction.ts';
 import { clientConfig, createPool, describe, isLinkFailure } from './connection.ts';
 import { PostgresUnavailableError } from './errors.ts';
-import { heartbeat, readHosts, servedBefore, type HostSeen } from './fleet.ts';
+import { heartbeat, lastHeard, otherAccounts, readHosts, type HostSeen } from './fleet.ts';
 import { importAccount, type AccountImport } from './import-account.ts';
 import { readEntriesSince, readHead, readRecent, readWriteBackHistory, type Scope } from './journal-reads.ts';
 import { Listener, type RevisionListener } from './listener.ts';
@@ -158,9 +158,14 @@ export class PostgresStore {
     return this.guard(() => readHosts(this.pool, this.scope.account));
   }
 
-  /** Whether this HOST_ID has said its revision for the account before: a restart, not a join. */
-  servedBefore(): Promise<boolean> {
-    return this.guard(() => servedBefore(this.pool, this.scope));
+  /** How long ago this HOST_ID last said its revision for the account (ms), or null: never — a join. */
+  lastHeard(): Promise<number | null> {
+    return this.guard(() => lastHeard(this.pool, this.scope));
+  }
+
+  /** The database's other accounts (a few): a mistyped ACCOUNT would otherwise start a new one unnoticed. */
+  otherAccounts(): Promise<string[]> {
+    return this.guard(() => otherAccounts(this.pool, this.scope.account));
   }
 
   status(): StoreStatus {
