@@ -69,6 +69,13 @@ export async function settleFromDisk({ stores, journal, syncFolder, initialBalan
       'refused a stale write-back made while the service was stopped: kept the current balance and the file\'s other fields',
     );
   }
+  // The files carry revisions this service wrote, yet the journal holds none: it was deleted while the
+  // service was stopped (or in the second before a kill -9). The balance is still the files'; the
+  // Idempotency-Keys it acknowledged are gone — a client that retries one would have it applied again.
+  const carried = Math.max(0, ...files.map(({ state }) => (state.status === 'valid' ? (state.revision ?? 0) : 0)));
+  if (!head && carried > 0) {
+    log.error({ file: 'balance_journal.jsonl', revision: carried }, 'the journal is missing although the files carry revision ' + carried + ': the balance is kept, but Idempotency-Keys acknowledged before are not remembered');
+  }
   for (const { source, timeMs } of decision.future) {
     log.warn({ source, time: new Date(timeMs).toISOString(), now: new Date(now()).toISOString() }, `${source} has a time in the future: it ranks below every source whose time is not`);
   }

@@ -117,6 +117,17 @@ describe('what stands in the journal\'s place at start-up', () => {
     expect((await book(server, 'trade-1')).status).toBe(200);
   });
 
+  it('missing (deleted while the service was stopped): the files\' balance is kept, and an error says the keys are not remembered', async () => {
+    const dir = await tempDir();
+    let server = await startServer({ DATA_DIR: dir });
+    for (const key of keys(1, 3)) await book(server, key);
+    await server.kill('SIGTERM');
+    await rm(join(dir, JOURNAL));
+    server = await startServer({ DATA_DIR: dir });
+    expect((await json(`${server.url}/virtual_balance`)).body.balance).toBe(10_003);
+    expect(server.logs.filter((l) => l.level === 50 && String(l.msg).startsWith('the journal is missing although the files carry revision 4'))).toHaveLength(1);
+  });
+
   it('a directory in the journal\'s place: moved aside, logged at error, the service starts from the files', async () => {
     const dir = await tempDir();
     let server = await startServer({ DATA_DIR: dir });
