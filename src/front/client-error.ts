@@ -2,6 +2,7 @@
 // large, too slow) or when it asks for a tunnel (CONNECT): an answer in the envelope, and the
 // connection closed — never Node's bare 400, never silence.
 
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Log } from '../domain/ports.ts';
 import { answerOnSocket } from './websocket.ts';
@@ -14,6 +15,17 @@ export function answerClientError(log: Log): (error: NodeJS.ErrnoException & { r
   return (error, socket) => {
     // A client that reset the connection hears nothing; one that is still there gets an answer.
     if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    // The bytes after a request on this connection could not be read while that request's answer is
+    // still on its way — being forwarded, streaming, or a refusal of our own. A 400 written now would
+    // land inside that answer or take its place (and "nothing was forwarded" would be false). One
+    // request in, one answer out: the answer is finished, then the connection closes; what could not
+    // be read was no request, and gets none.
+    const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending && !pending.writableFinished) {
+      log.warn({ code: error.code }, 'bytes the HTTP parser could not read followed a request whose answer is still on its way: closing the connection after it');
+      pending.once('close', () => socket.destroy());
+      return;
+    }
     const [status, reason, message] =
       error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'Request Header Fields Too Large', 'the request headers are too large']

@@ -3,6 +3,8 @@
 // parses. That log is the oracle: it must hold exactly the requests the service forwarded, and never
 // one for an own path — whatever a client sends, with API_TOKEN set and no token.
 
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canonicalPath } from '../../src/http/own-routes.ts';
 import { startOracleUpstream, type OracleUpstream } from '../helpers/oracle-upstream.ts';
@@ -237,6 +239,36 @@ describe('what an attacker found in the first version of this door', () => {
     const received = await exchange(door.port, bytes);
     expect(received).toMatch(/^HTTP\/1\.1 400 /);
     expect(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4))).toEqual({ status: 'error', message: expect.stringContaining('nothing was forwarded') });
+    expect(upstream.parsed).toEqual([]);
+  });
+
+  it('bytes the parser refuses right after a forwarded request never replace its answer: the client gets the upstream\'s answer, then the connection closes', async () => {
+    // /slow… is answered after 300 ms: the garbage is read while the answer is on its way.
+    const received = await exchange(door.port, 'POST /slow-orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nhiBAD\u0000REQUEST\r\n\r\n');
+    expect(statusesOf(received)).toEqual([200]);
+    expect(received).toContain('"answered":"/slow-orders"');
+    expect(upstream.parsed.map((r) => `${r.method} ${r.target} ${r.body}`)).toEqual(['POST /slow-orders hi']);
+  });
+
+  it('bytes the parser refuses while an answer streams never land inside it', async () => {
+    const socket = connect(door.port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.write('GET /virtual_balance/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await waitFor(() => received.includes('event: balance'), 2_000, 'the stream to start');
+    const refused = once(door.server, 'clientError');
+    socket.write('BAD\u0000 garbage\r\n\r\n');
+    await refused; // the handler has run: whatever it wrote is on its way
+    await exchange(door.port, CLOSER); // one more round trip for those bytes to arrive
+    socket.destroy();
+    expect(statusesOf(received)).toEqual([200]);
+    expect(received).not.toContain('Bad Request');
+  });
+
+  it('one request refused by the door is answered once, whatever follows it', async () => {
+    const received = await exchange(door.port, `GET /trades HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n${chunked('GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')}`);
+    expect(statusesOf(received)).toHaveLength(1);
     expect(upstream.parsed).toEqual([]);
   });
 
