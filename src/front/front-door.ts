@@ -10,7 +10,7 @@ import { HttpError } from '../domain/errors.ts';
 import { sendError } from '../http/errors.ts';
 import { requestIdOf } from '../http/request-id.ts';
 import { requestLogger } from '../http/request-log.ts';
-import { originForm } from '../http/request-target.ts';
+import { authorityOf, originForm } from '../http/request-target.ts';
 import { answerOverHttp } from './decline-upgrade.ts';
 import type { Forwarder } from './forward.ts';
 import { framingOf } from './framing.ts';
@@ -42,6 +42,7 @@ export function frontDoor({ claim, own, forwarder, logger }: FrontDoorDeps): Fro
 
   return {
     request(req, res) {
+      takeAuthority(req);
       const target = originForm(req.url ?? '/');
       const owned = target === null ? null : claim(target);
       const forwarding = forwarder !== undefined && target !== null && owned === null;
@@ -64,6 +65,7 @@ export function frontDoor({ claim, own, forwarder, logger }: FrontDoorDeps): Fro
     },
 
     upgrade(req, socket, head) {
+      takeAuthority(req);
       const target = forwarder && req.headers.upgrade?.toLowerCase() === 'websocket' ? originForm(req.url ?? '/') : null;
       // Any other offer (h2c), or an own path: answered as the plain HTTP request it also is.
       if (!forwarder || target === null || claim(target) !== null) return answerOverHttp(req, socket, head);
@@ -82,4 +84,10 @@ export function frontDoor({ claim, own, forwarder, logger }: FrontDoorDeps): Fro
       for (const socket of tunnels) socket.destroy();
     },
   };
+}
+
+/** An absolute-form target's authority replaces the Host field (RFC 9112 §3.2.2), for every check after. */
+function takeAuthority(req: IncomingMessage): void {
+  const authority = authorityOf(req.url ?? '/');
+  if (authority !== null) req.headers.host = authority;
 }

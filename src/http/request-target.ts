@@ -18,3 +18,13 @@ export function originForm(url: string): string | null {
   }
   return null;
 }
+
+/**
+ * The authority of an absolute-form target (`GET http://host:8001/x`), or null for the origin form.
+ * RFC 9112 §3.2.2: the server then ignores the Host field and uses this instead — so that the checks
+ * that judge a request by its host (421 for a rebound name, 403 for a foreign origin) judge the host
+ * the request names, not a Host field sent beside it.
+ */
+export function authorityOf(url: string): string | null {
+  return !url.startsWith('/') && /^https?:\/\//i.test(url) && URL.canParse(url) ? new URL(url).host : null;
+}

@@ -17,7 +17,7 @@ vi.setConfig({ testTimeout: 60_000 });
 
 let upstream: OracleUpstream;
 let service: TestService;
-let door: { port: number; close(): Promise<void> };
+let door: Awaited<ReturnType<typeof listenOn>>;
 
 beforeEach(async () => {
   upstream = await startOracleUpstream();
@@ -270,6 +270,20 @@ describe('what an attacker found in the first version of this door', () => {
     const received = await exchange(door.port, `GET /trades HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n${chunked('GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')}`);
     expect(statusesOf(received)).toHaveLength(1);
     expect(upstream.parsed).toEqual([]);
+  });
+
+  it.each([
+    ['a foreign authority beside a loopback Host field is 421', 'http://evil.example:8001/virtual_balance', '127.0.0.1', 421],
+    ['a loopback authority beside a foreign Host field is served', 'http://127.0.0.1:8001/virtual_balance', 'evil.example', 200],
+  ])('an absolute-form target names the host (RFC 9112 §3.2.2): %s', async (_what, target, host, status) => {
+    const received = await exchange(door.port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    expect(statusesOf(received)).toEqual([status]);
+  });
+
+  it('an absolute-form change from a foreign page is judged by the host it names: 403', async () => {
+    const received = await exchange(door.port, 'POST http://127.0.0.1:8001/virtual_balance HTTP/1.1\r\nHost: evil.example:8001\r\nOrigin: http://evil.example:8001\r\nAuthorization: Bearer secret\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{"balance":4242}');
+    expect(statusesOf(received)).toEqual([403]);
+    unchanged();
   });
 
   it('CONNECT is answered 405 in the envelope, never tunnelled', async () => {
