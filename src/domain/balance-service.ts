@@ -244,11 +244,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
       if (round.counted) this.emit('saved', { outcome: round.outcome, seconds: round.seconds });
       for (const file of round.quarantined) this.emit('quarantined', { file });
     }
-    this.stale = saved.status !== 'committed';
+    this.stale = saved.status !== 'committed' || saved.rereadNext === true;
     this.noteFaults(saved, retry);
     if (saved.status === 'inconsistent') this.becomeUnhealthy();
     // A fault (a file it may not read, say) is not retried on every poll: once a second is enough.
-    if (this.stale) this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
+    if (saved.status !== 'committed') this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
     if (saved.status === 'committed') this.serve(batch);
     this.pipeline.answer(batch);
     await this.pipeline.compact(batch);

@@ -9,6 +9,9 @@ export const SAME_SAVE_MS = 1_000;
 /** Revisions remembered per file: a writer that never re-reads carries one old revision for ever. */
 const REVISIONS_KEPT = 256;
 
+/** Versions remembered per file as judged: a replaced version is offered again for a few batches at most. */
+const JUDGED_KEPT = 16;
+
 export interface OutsideWrite {
   balance: Amount;
   revision: number | null;
@@ -18,6 +21,8 @@ export interface OutsideWrite {
 export class LegacyWrites {
   private readonly byRevision = new Map<string, Map<number, Amount>>();
   private readonly latest = new Map<string, OutsideWrite>();
+  /** The writes judged lately, per file: the same version offered again is not judged twice. */
+  private readonly judged = new Map<string, OutsideWrite[]>();
   private readonly recorded: { file: string; write: OutsideWrite }[] = [];
 
   private constructor(private readonly parent: LegacyWrites | null) {}
@@ -56,10 +61,24 @@ export class LegacyWrites {
     return this.parent?.sameSaveAs(file, write) ?? null;
   }
 
+  /**
+   * Whether this very version (balance, revision and time) was judged already. A write found in a
+   * replaced version is offered at every look until a write of the file holds it (balance-file.ts), so
+   * a committed batch's next batches meet it again: judged again, it was "refused" as a stale copy of
+   * itself (a false warn), or, once a later write of the same revision was remembered, booked again
+   * against that one (and that one again against it: two bookings that cancel out).
+   */
+  judgedBefore(file: string, write: OutsideWrite): boolean {
+    const same = (w: OutsideWrite) => w.balance === write.balance && w.revision === write.revision && w.mtimeMs === write.mtimeMs;
+    return (this.judged.get(file)?.some(same) ?? false) || (this.parent?.judgedBefore(file, write) ?? false);
+  }
+
   /** Remembers a write, once it has been judged. */
   record(file: string, write: OutsideWrite): void {
     if (this.parent) this.recorded.push({ file, write });
     this.latest.set(file, write);
+    const judged = this.judged.get(file) ?? [];
+    this.judged.set(file, [...judged.slice(-(JUDGED_KEPT - 1)), write]);
     if (write.revision === null) return;
     let revisions = this.byRevision.get(file);
     if (!revisions) this.byRevision.set(file, (revisions = new Map()));

@@ -110,6 +110,8 @@ async function judgeBalances({ stores, journal, legacy, log, now }: OutsideDeps,
   for (const { store, state } of valid) {
     const file = store.name;
     const write = { balance: state.balance, revision: state.revision, mtimeMs: state.mtimeMs };
+    // Counted already by a batch that committed (a replaced version's write, offered until the file holds it).
+    if (legacy.judgedBefore(file, write)) continue;
     // Either order, with or without a revision: the later-written file of one legacy save holds the
     // balance the other was just written with (the seed-era save_virtual_balance() writes the balance
     // file first, in the legacy shape, and the trading state — read at N — after it).

@@ -3,6 +3,7 @@
 // rename still waits for it. A folder fsync (one for every rename before it) makes renames durable.
 
 import { randomInt } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { toFingerprint, type Fingerprint } from './text-file.ts';
 
@@ -24,6 +25,11 @@ export interface StagedFile {
   own(like: Ownership): Promise<void>;
   /** Renames the temp file over the target. */
   commit(): Promise<void>;
+  /**
+   * Renames the temp file over the target only if `stillInPlace()` says so, checked right before the
+   * rename with nothing in between (no await, no other callback): false, and nothing renamed, if not.
+   */
+  commitIf(stillInPlace: () => boolean): boolean;
   /** Removes the temp file: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
 }
@@ -60,6 +66,15 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
       await rename(temp, path);
       done = true;
       void handle.close().catch(() => {}); // nobody waits for a close
+    },
+    commitIf(stillInPlace) {
+      // Synchronous on purpose: the check and the rename are two system calls microseconds apart,
+      // where an awaited rename waits its turn in the thread pool behind other files' I/O.
+      if (!stillInPlace()) return false;
+      renameSync(temp, path);
+      done = true;
+      void handle.close().catch(() => {});
+      return true;
     },
     discard,
   };

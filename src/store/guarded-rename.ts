@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { FileChangedError, type PreparedWrite } from '../domain/ports.ts';
 import { stageFile } from './durable-write.ts';
 import type { CorruptCopy, ReplacedVersions } from './replaced-versions.ts';
-import { openWithoutWaiting, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
+import { fingerprintNow, openWithoutWaiting, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
 
 /** What the file's adapter knows of the file, read at the moment of the look. */
 export interface InPlace {
@@ -70,16 +70,29 @@ export async function stageOver(
     commit: async () => {
       const { old, now, judged } = looked ?? (await look());
       looked = null;
-      const { seen, copy } = at();
+      const { name, path, seen, copy } = at();
       // Someone changed only its mode or owner since it was read: the new version keeps theirs.
       const reowned = now && seen && !sameOwnership(now, seen) ? now : null;
+      let renamed: boolean;
       try {
         if (reowned) await staged.own(reowned);
-        await staged.commit();
+        // The version in place must still be the one held open, right up to the rename: a writer that
+        // renamed a new version into place since the look (os.replace, a new inode) would have it
+        // unlinked by ours, with nothing left to read it from. The look's open and fstat, and this
+        // rename's turn in the thread pool, took a millisecond or so under load; the check and the
+        // rename are now two system calls in a row. What is left, the microseconds between them, no
+        // plain rename can close (only an atomic exchange of the two names could).
+        renamed = staged.commitIf(() => fingerprintNow(path)?.ino === now?.ino);
       } catch (error) {
         await old?.close();
         await staged.discard();
         throw error;
+      }
+      if (!renamed) {
+        // Found in place, that version is read and judged like any outside edit: this save goes round again.
+        await old?.close();
+        await staged.discard();
+        throw new FileChangedError(name);
       }
       // Why no outside write is lost to this rename, by construction rather than by a short window:
       // a legacy writer that opened the file before the rename writes into the version the rename

@@ -1,7 +1,7 @@
 // Reading a whole file together with the identity of the version that was read.
 
 import type { BigIntStats } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, statSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 
 /**
@@ -84,4 +84,10 @@ export async function fingerprintOf(path: string): Promise<Fingerprint | null> {
     if (isMissing(error)) return null;
     throw error;
   }
+}
+
+/** fingerprintOf(), synchronously: for the check right before a rename, which nothing may come between. */
+export function fingerprintNow(path: string): Fingerprint | null {
+  const info = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return info ? toFingerprint(info) : null;
 }

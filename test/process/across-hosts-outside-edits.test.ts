@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asAmount, formatAmount } from '../../src/domain/amount.ts';
 import { amount, exact, expectEveryHostHolds, files, head, newAccount, restartHost, served, sharedDatabase, startHosts, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
-import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
+import { expectAccounted, keyedLoad, postDelta, sum } from '../helpers/keyed-clients.ts';
 import { runLegacyTrader } from '../helpers/legacy-trader.ts';
 import { adminQuery, postgresMissing } from '../helpers/postgres.ts';
 import { json } from '../helpers/server-process.ts';
@@ -41,6 +41,24 @@ describe.skipIf(postgresMissing)("outside edits to one host's files, across host
     // Each booking went into the shared journal as host 2's outside edit.
     const outside = (await sources(shared)).filter((source) => source.startsWith('external:'));
     expect(new Set(outside)).toEqual(new Set([`external:${ATS}@${two.id}`]));
+  });
+
+  it("counts every booking of a trader on host 2 that saves by renaming a new file into place, beside clients on both hosts (a rename landing while a change committed was unlinked unseen)", async () => {
+    const hosts = await startHosts(shared, ['one', 'two']);
+    const two = hosts[1] as Host;
+    // Temp file + os.replace every ~10 ms: each save is a new version (inode) in place, which a
+    // rename of the service's own landing just after it would unlink with nothing left to read.
+    const trader = runLegacyTrader<{ booked: number }>(['book-atomic', two.dir, 60, 0.01]);
+    const load = keyedLoad(hosts, { clients: 2, label: 'beside-renamer' });
+    await trader.done;
+    await load.stop();
+    const booked = trader.events.reduce((total, { booked }) => asAmount(total + exact(booked)), asAmount(0n));
+    expect(load.ledger.refused).toEqual([]);
+    // The trader's last save is judged within 1 s (SPEC); a booking lost never gets the head there.
+    const expected = asAmount(INITIAL + sum(load.ledger.acked.values()) + booked);
+    await waitFor(async () => (await head(shared)).balance === expected, 3_000, 'the last booking judged').catch(() => {});
+    await expectAccounted(shared, hosts, load.ledger, booked);
+    expect(warnings(two, 'refused a stale write-back')).toEqual([]);
   });
 
   it("takes a hand booking on host 2's trading state to host 1, and refuses a stale write-back on host 2 judged by host 1's changes", async () => {

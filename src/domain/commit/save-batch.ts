@@ -45,6 +45,11 @@ export interface Saved<Job> {
    * change holds — every host serves it — yet it is not acknowledged here, and must not be sent again.
    */
   unwritten?: unknown;
+  /**
+   * Committed, but an outside edit met after COMMIT was read and left unapplied (its follow-up did
+   * not commit): the next batch reads every file again, or the edit would never be judged.
+   */
+  rereadNext?: boolean;
 }
 
 const nothingOutside = (snapshot: Snapshot): OutsideEdits => ({ snapshot, entries: [], tradingMoved: false, staleRefused: [], quarantined: [] });

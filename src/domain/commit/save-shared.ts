@@ -97,20 +97,22 @@ export async function saveShared<Job extends { request: ChangeRequest; queuedAt?
     // Committed (or nothing to commit): the files take it — each after one more last look, right before
     // its rename, as on one host. The look inside the transaction came a COMMIT round trip earlier, and
     // a legacy writer that renamed its own version into place meanwhile would have it unlinked, unseen,
-    // by ours. Found now, that version is left in place and judged at once on top of what was committed
-    // (below). An outside edit landing after this look stays in the version the rename replaces, and is
-    // merged from there at the next look (guarded-rename.ts).
+    // by ours. Found now (or by the rename's own check, a system call before it), that version is left
+    // in place and judged at once on top of what was committed (below). An outside edit written into
+    // the version in place after this look stays in it once replaced, and is merged from there at the
+    // next look (guarded-rename.ts).
     const raced: string[] = [];
     try {
       const renames = decided.staged.map(async ({ store, write }) => {
         try {
           await write.lastLook({ overwrite: followedOnly || overwrite });
+          // (The rename checks once more, right before it, that the version looked at is still in place.)
+          await write.commit();
         } catch (error) {
-          if (!isRace(error)) throw error;
+          if (!isRace(error)) return asFileFault(store.name)(error);
           raced.push(store.name);
           return;
         }
-        await write.commit().catch(asFileFault(store.name));
         await deps.afterStep?.(store.name);
       });
       firstFailure(await Promise.allSettled(renames));
@@ -137,19 +139,31 @@ const FOLLOW_UPS = 3;
  * right away, with no requests — the edit judged on top of what was just committed (the booking rule)
  * and both files written with the result. The batch's requests keep their answers (their revisions);
  * the files hold a later one that includes them. Raced again and again, the edit stays in its file
- * for the watcher's next look: never overwritten unseen.
+ * for the next batch, which reads every file again: never overwritten unseen.
+ *
+ * Why the edit cannot be lost on the way: the follow-up judges it in a draft of the legacy memory of
+ * its own, kept only if its batch commits. Judged in the committed batch's draft instead, a follow-up
+ * that raced (the writer wrote again before it committed) left the edit's balance remembered as what
+ * its writer knew, while the booking itself was never committed: the writer's next save was judged
+ * against it, and the booking vanished (or its echo was refused as a stale write-back).
  */
 async function followRacedWrite<Job extends { request: ChangeRequest; queuedAt?: number }>(
   deps: SharedSaveDeps,
   saved: Saved<Job>,
-  options: { retry: ReadonlySet<string>; followUps: number },
+  options: { retry: ReadonlySet<string>; followUps: number; rereadAll?: boolean },
   overwrite: boolean,
   raced: readonly string[],
 ): Promise<Saved<Job>> {
-  deps.log.info({ files: raced }, 'a legacy write landed while the change was committing: judging it on top of the committed balance');
-  const next = await saveShared<Job>(deps, saved.snapshot, [], { rereadAll: false, look: true, retry: options.retry, overwrite, followUps: options.followUps - 1 });
-  // Not committed (raced before COMMIT, or the database went away): the edit is still in its file.
-  if (next.status !== 'committed') return saved;
+  if (!options.rereadAll) deps.log.info({ files: raced }, 'a legacy write landed while the change was committing: judging it on top of the committed balance');
+  const legacy = deps.legacy.draft();
+  const followUps = options.followUps - 1;
+  const next = await saveShared<Job>({ ...deps, legacy }, saved.snapshot, [], { rereadAll: options.rereadAll ?? false, look: true, retry: options.retry, overwrite, followUps });
+  // Raced before its COMMIT: what it read is unapplied, so the next try reads every file again.
+  if (next.status === 'raced' && followUps > 0) return followRacedWrite(deps, saved, { ...options, followUps, rereadAll: true }, overwrite, raced);
+  // Not committed (raced too often, or the database went away): the edit is still in its file, but
+  // this look moved past it. The next batch reads every file again, and judges it there.
+  if (next.status !== 'committed') return { ...saved, rereadNext: true };
+  legacy.keep();
   return {
     ...saved,
     snapshot: next.snapshot,
@@ -158,6 +172,7 @@ async function followRacedWrite<Job extends { request: ChangeRequest; queuedAt?:
     staleRefused: [...saved.staleRefused, ...next.staleRefused],
     quarantined: [...saved.quarantined, ...next.quarantined],
     wrote: true,
+    ...(next.rereadNext && { rereadNext: true }),
     ...(next.unwritten !== undefined && { unwritten: next.unwritten }),
   };
 }
