@@ -47,7 +47,15 @@ describe('a legacy writer that rewrites the file without pause', () => {
       expect(await balanceOf(server.url), `run ${run}`).toBe(start + 200);
     }
     await toggler.stop();
-    const { enabled } = JSON.parse(await readFile(join(dir, ATS), 'utf8')) as { enabled: boolean };
+    // Stopped mid-write, the toggler may have left half a file: the service heals it once it is quiet.
+    const read = async () => {
+      try {
+        return JSON.parse(await readFile(join(dir, ATS), 'utf8')) as { enabled: boolean };
+      } catch {
+        return undefined;
+      }
+    };
+    const { value: { enabled } } = await waitFor(read, 2_000, 'a whole trading state');
     await waitFor(async () => (await json(`${server.url}/auto_trading/status`)).body.data.enabled === enabled || undefined, 1_000, 'the last toggle');
   }, 120_000);
 });

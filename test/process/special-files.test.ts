@@ -3,7 +3,7 @@
 // writes the file again.
 
 import { execFileSync } from 'node:child_process';
-import { readdir, rm, stat, symlink } from 'node:fs/promises';
+import { readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, post, startServer } from '../helpers/server-process.ts';
@@ -16,8 +16,9 @@ describe('a data file replaced by something that is not a file', () => {
     const dir = await tempDir();
     const server = await startServer({ DATA_DIR: dir });
     await post(`${server.url}/virtual_balance`, { balance: 4321 });
-    await rm(join(dir, name));
-    execFileSync('mkfifo', [join(dir, name)]);
+    // Made beside it and renamed into its place: removed first, the file could be re-created in between.
+    execFileSync('mkfifo', [join(dir, `${name}.fifo`)]);
+    await rename(join(dir, `${name}.fifo`), join(dir, name));
 
     // (Reading a FIFO would block this test: it looks whether there is a file first.)
     const isFile = async () => (await stat(join(dir, name)).catch(() => null))?.isFile() ?? false;
