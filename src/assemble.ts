@@ -12,7 +12,7 @@ import { Metrics } from './metrics/metrics.ts';
 import { BalanceFile, balanceFileShape, tradingStateShape } from './store/balance-file.ts';
 import { Journal } from './store/journal.ts';
 import { PostgresUnavailableError } from './store/postgres/errors.ts';
-import { PostgresStore } from './store/postgres/postgres-store.ts';
+import type { PostgresStore } from './store/postgres/postgres-store.ts';
 import { watchFiles } from './watch/file-watcher.ts';
 
 export interface AssembleOptions {
@@ -105,6 +105,8 @@ export async function assemble(config: Config, options: AssembleOptions): Promis
 
 /** The shared truth, waited for: a host that joins takes the database's balance before it serves anything. */
 async function openSharedTruth(url: string, config: Config, logger: Logger): Promise<PostgresStore> {
+  // Loaded only with DATABASE_URL: the driver costs a service on files alone ~10 MiB of memory.
+  const { PostgresStore } = await import('./store/postgres/postgres-store.ts');
   for (let attempt = 1; ; attempt++) {
     try {
       return await PostgresStore.open({ url, account: config.ACCOUNT, hostId: config.HOST_ID, log: logger, applicationName: `balance-sync ${config.HOST_ID}` });

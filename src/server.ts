@@ -4,7 +4,6 @@
 
 import { resolve } from 'node:path';
 import { flagOf, parseCommandLine } from './cli/arguments.ts';
-import { doctor } from './cli/doctor.ts';
 import { helpText } from './cli/help.ts';
 import { packageVersion } from './cli/package-info.ts';
 import { isLoopback, loadConfig } from './config.ts';
@@ -39,6 +38,8 @@ if (!loaded.ok) {
 }
 const config = loaded.config;
 if (command.command === 'doctor') {
+  // (Loaded for the doctor only: it reads the database with its own driver.)
+  const { doctor } = await import('./cli/doctor.ts');
   const { text, code } = await doctor(config);
   process.stdout.write(text);
   process.exit(code);

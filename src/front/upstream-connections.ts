@@ -10,7 +10,8 @@
 // dashboard, a browser, wrk's 50 connections) still reuse their upstream connection for every request.
 
 import type { Socket } from 'node:net';
-import { Client } from 'undici';
+import { createRequire } from 'node:module';
+import type { Client } from 'undici';
 
 /**
  * Idle upstream connections are closed after 1 s, before the upstream closes them (gunicorn after 2 s,
@@ -25,7 +26,9 @@ export class UpstreamConnections {
   constructor(
     private readonly target: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    undici(); // at start-up, not at the first forwarded request
+  }
 
   /** The upstream connection of this client connection, opened by its first forwarded request. */
   for(socket: Socket): Client {
@@ -62,7 +65,7 @@ export class UpstreamConnections {
   }
 
   private open(): Client {
-    return new Client(this.target, {
+    return new (undici().Client)(this.target, {
       keepAliveTimeout: IDLE_UPSTREAM_MS,
       keepAliveMaxTimeout: IDLE_UPSTREAM_MS,
       // No response headers in time: 504. A started answer is never timed out (an event stream is quiet for minutes).
@@ -73,3 +76,10 @@ export class UpstreamConnections {
     });
   }
 }
+
+/**
+ * undici, loaded when the first forwarder is made (with UPSTREAM_URL) rather than with the service:
+ * one that forwards nothing never pays the ~15 MiB it costs. (CommonJS, so required synchronously.)
+ */
+let loaded: typeof import('undici') | undefined;
+const undici = (): typeof import('undici') => (loaded ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
