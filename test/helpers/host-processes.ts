@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { beforeAll, beforeEach, expect } from 'vitest';
 import { parseAmount, type Amount } from '../../src/domain/amount.ts';
 import { adminQuery, freshDatabase, uniqueName } from './postgres.ts';
 import { json, startServer, type ServerProcess } from './server-process.ts';
@@ -29,6 +29,22 @@ export const sharedDatabase = (): Promise<string> => freshDatabase();
 
 /** A new account on `databaseUrl`, for one test. */
 export const newAccount = (databaseUrl: string): Shared => ({ databaseUrl, account: uniqueName('account') });
+
+/**
+ * For a describe block: one fresh database for its tests, and a new account in it for every test. The
+ * object stays the same; its fields are the running test's.
+ */
+export function accountPerTest(): Shared {
+  const shared: Shared = { databaseUrl: '', account: '' };
+  let database = '';
+  beforeAll(async () => {
+    database = await sharedDatabase();
+  });
+  beforeEach(() => {
+    Object.assign(shared, newAccount(database));
+  });
+  return shared;
+}
 
 /**
  * Starts a host on `shared` (its data folder fresh unless given). Host ids are unique per test, so a

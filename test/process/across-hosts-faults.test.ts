@@ -1,5 +1,5 @@
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { newAccount, restartHost, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
+import { describe, expect, it } from 'vitest';
+import { accountPerTest, restartHost, startHosts, type Host } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, settle, type Ledger } from '../helpers/keyed-clients.ts';
 import { postgresMissing, terminateBackends } from '../helpers/postgres.ts';
 import { json } from '../helpers/server-process.ts';
@@ -8,14 +8,7 @@ import { waitFor } from '../helpers/wait.ts';
 const ackedSoFar = (ledger: Ledger) => ledger.acked.size;
 
 describe.skipIf(postgresMissing)('hosts and their connections failing under load', () => {
-  let database: string;
-  let shared: Shared;
-  beforeAll(async () => {
-    database = await sharedDatabase();
-  });
-  beforeEach(() => {
-    shared = newAccount(database);
-  });
+  const shared = accountPerTest();
 
   it('kill -9 of a host under load: the others go on, the restarted host catches up, nothing acknowledged is lost or doubled', async () => {
     const hosts = await startHosts(shared, ['a', 'b', 'c']);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Amount } from '../../src/domain/amount.ts';
-import { amount, exact, expectEveryHostHolds, files, newAccount, served, sharedDatabase, startHost, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
+import { accountPerTest, amount, exact, expectEveryHostHolds, files, served, startHost, warnings, type Host } from '../helpers/host-processes.ts';
 import { postDelta, type Answer } from '../helpers/keyed-clients.ts';
 import { adminQuery, postgresMissing } from '../helpers/postgres.ts';
 import { json, startServer } from '../helpers/server-process.ts';
@@ -27,14 +27,7 @@ async function folderFromFilesOnly(): Promise<{ dir: string; answers: Map<string
 }
 
 describe.skipIf(postgresMissing)('from files to PostgreSQL', () => {
-  let database: string;
-  let shared: Shared;
-  beforeAll(async () => {
-    database = await sharedDatabase();
-  });
-  beforeEach(() => {
-    shared = newAccount(database);
-  });
+  const shared = accountPerTest();
 
   it('brings a folder in: history continues, its keys are not applied again on any host; a joining host takes the shared balance and says so', async () => {
     const { dir, answers } = await folderFromFilesOnly();

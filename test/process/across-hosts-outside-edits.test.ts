@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asAmount, formatAmount } from '../../src/domain/amount.ts';
-import { amount, exact, expectEveryHostHolds, files, head, newAccount, restartHost, served, sharedDatabase, startHosts, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
+import { accountPerTest, amount, exact, expectEveryHostHolds, files, head, restartHost, served, startHosts, warnings, type Host, type Shared } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, postDelta, sum } from '../helpers/keyed-clients.ts';
 import { runLegacyTrader } from '../helpers/legacy-trader.ts';
 import { adminQuery, postgresMissing } from '../helpers/postgres.ts';
@@ -16,14 +16,7 @@ const sources = async (shared: Shared) =>
   (await adminQuery<{ source: string }>('SELECT source FROM balance_sync_journal WHERE account = $1 ORDER BY revision', [shared.account], shared.databaseUrl)).map((r) => r.source);
 
 describe.skipIf(postgresMissing)("outside edits to one host's files, across hosts", () => {
-  let database: string;
-  let shared: Shared;
-  beforeAll(async () => {
-    database = await sharedDatabase();
-  });
-  beforeEach(() => {
-    shared = newAccount(database);
-  });
+  const shared = accountPerTest();
 
   it("counts a legacy trader's bookings on host 2 and every client's deltas on both hosts, on every host", async () => {
     const hosts = await startHosts(shared, ['one', 'two']);

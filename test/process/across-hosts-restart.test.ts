@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { asAmount, formatAmount } from '../../src/domain/amount.ts';
-import { amount, exact, files, newAccount, served, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
+import { accountPerTest, amount, exact, files, served, startHosts, type Host } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, settle } from '../helpers/keyed-clients.ts';
 import { mayRestartCluster, postgresMissing, startCluster, stopCluster } from '../helpers/postgres.ts';
 import { json } from '../helpers/server-process.ts';
@@ -14,14 +14,7 @@ const health = async (host: Host) => json(`${host.url}/health`);
 // Stops the whole cluster, so it runs alone and only when asked for (CI does, in a step of its own):
 //   BALANCE_SYNC_TEST_PG_RESTART=1 npx vitest run test/process/across-hosts-restart.test.ts
 describe.skipIf(postgresMissing || !mayRestartCluster)('PostgreSQL stopped and started under load, hosts as processes', () => {
-  let database: string;
-  let shared: Shared;
-  beforeAll(async () => {
-    database = await sharedDatabase();
-  });
-  beforeEach(() => {
-    shared = newAccount(database);
-  });
+  const shared = accountPerTest();
   // Whatever happens in the test, the cluster runs again afterwards.
   afterAll(startCluster);
 

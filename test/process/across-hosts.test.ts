@@ -1,6 +1,6 @@
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
-import { amount, exact, expectEveryHostHolds, files, head, newAccount, served, sharedDatabase, startHosts, type Host, type Shared } from '../helpers/host-processes.ts';
+import { accountPerTest, amount, exact, expectEveryHostHolds, files, head, served, startHosts, type Host } from '../helpers/host-processes.ts';
 import { expectAccounted, keyedLoad, postDelta } from '../helpers/keyed-clients.ts';
 import { postgresMissing } from '../helpers/postgres.ts';
 import { json, post } from '../helpers/server-process.ts';
@@ -26,14 +26,7 @@ async function eventFor(stream: SseClient, revision: number, ms: number) {
 // Hosts are real server processes on one machine, each with its own port, data folder and HOST_ID,
 // all on one fresh database (SPEC: One balance across hosts).
 describe.skipIf(postgresMissing)('one balance across hosts', () => {
-  let database: string;
-  let shared: Shared;
-  beforeAll(async () => {
-    database = await sharedDatabase();
-  });
-  beforeEach(() => {
-    shared = newAccount(database);
-  });
+  const shared = accountPerTest();
 
   it("puts a change made on host A into host B's GET, both of B's files and B's event stream within 1 s — both ways — and lists both hosts in /health", async () => {
     const [a, b] = (await startHosts(shared, ['a', 'b'])) as [Host, Host];
