@@ -5,6 +5,7 @@
 
 import { createServer, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
+import { listenForBench } from './listen.ts';
 
 const upstream = process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8002';
 const pool = new Pool(upstream, { connections: 64, pipelining: 1 });
@@ -23,12 +24,4 @@ const server = createServer((req, res) => {
     })
     .catch(() => res.destroy());
 });
-server.keepAliveTimeout = 60_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close(() => void pool.close().then(() => process.exit(0)));
-  server.closeAllConnections();
-});
+listenForBench(server, () => pool.close());

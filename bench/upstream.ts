@@ -2,6 +2,7 @@
 // from memory with a small JSON body like the legacy backend's, so the figure is the forwarding's.
 
 import { createServer } from 'node:http';
+import { listenForBench } from './listen.ts';
 
 const trades = Array.from({ length: 5 }, (_, i) => ({
   id: 8812 + i,
@@ -29,12 +30,4 @@ const server = createServer((req, res) => {
   res.writeHead(found ? 200 : 404, { 'content-type': 'application/json', 'content-length': (found ? body : notFound).length });
   res.end(found ? body : notFound);
 });
-server.keepAliveTimeout = 60_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-});
+listenForBench(server);

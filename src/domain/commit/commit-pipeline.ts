@@ -2,12 +2,12 @@
 // shared truth), sent round again when another process raced it, every job answered, the keys it
 // acknowledged remembered. It returns what happened; the balance service keeps the state and says it.
 
-import type { Amount } from '../amount.ts';
 import type { ChangeRequest, Snapshot } from '../change.ts';
 import { StorageUnavailableError } from '../errors.ts';
 import { IdempotencyMemory } from '../idempotency.ts';
 import { LegacyWrites } from '../legacy-writes.ts';
-import type { BalanceStore, JournalPort, Log, RememberedKey } from '../ports.ts';
+import type { RememberedKey } from '../ports.ts';
+import type { SettleDeps } from '../settle-from-disk.ts';
 import type { SharedTruth } from '../shared-truth.ts';
 import { saveBatch, type Saved } from './save-batch.ts';
 import { saveShared } from './save-shared.ts';
@@ -24,14 +24,8 @@ export type ChangeJob = { kind: 'change'; request: ChangeRequest; queuedAt: numb
 export type SyncJob = { kind: 'sync'; resolve: () => void };
 export type Job = ChangeJob | SyncJob;
 
-export interface CommitDeps {
-  /** In write order: the balance file first, then the trading state. */
-  stores: readonly BalanceStore[];
-  journal: JournalPort;
-  syncFolder: () => Promise<void>;
-  initialBalance: Amount;
-  log: Log;
-  now: () => number;
+/** What settling from disk needs, and the write path's hooks and the shared truth besides. */
+export interface CommitDeps extends Omit<SettleDeps, 'faulty'> {
   afterStep?: (step: string) => void | Promise<void>;
   shared?: SharedTruth;
 }
