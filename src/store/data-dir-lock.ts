@@ -51,10 +51,9 @@ const MAX_LOOKS = 50;
 
 /**
  * Takes the folder's lock, or throws DataDirInUseError; resolves to the release. `onEdited` is told
- * once if our lock file is edited by hand (we serve on), `onLost` if
- * the lock stops being ours while we hold it — only hands can do that (a lock file deleted, or another
- * process started on the folder): the holder must then stop, so that two never serve it for longer
- * than a look.
+ * once if our lock file is edited by hand (we serve on); `onLost` if the lock stops being ours while
+ * we hold it — only hands can do that (a lock file deleted, or another process started on the
+ * folder): the holder must then stop, so that two never serve it for longer than a look.
  */
 export async function lockDataDir(
   dir: string,
