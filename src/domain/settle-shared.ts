@@ -5,7 +5,8 @@ import { formatAmount } from './amount.ts';
 import { judgeLegacyWrite } from './booking.ts';
 import { toRecord, type Snapshot } from './change.ts';
 import { rewrite } from './commit/write-through.ts';
-import type { JournalEntry } from './ports.ts';
+import type { BalanceStore, JournalEntry } from './ports.ts';
+import type { FileState } from './reconcile.ts';
 import { settleFromDisk, type SettleDeps } from './settle-from-disk.ts';
 import type { SharedTruth } from './shared-truth.ts';
 
@@ -45,7 +46,9 @@ export async function settleShared(deps: SettleSharedDeps): Promise<SettledShare
   const head = await truth.head();
   if (head === null) throw new Error('the shared database lost the account it was just holding');
 
-  const restart = await restarting(deps, head);
+  // Each file read once: what it holds decides between a join and a restart, and is healed below.
+  const states = await Promise.all(stores.map(async (store) => ({ store, state: (await store.read()).state })));
+  const restart = await restarting(truth, head, states);
   if (restart === 'legacy writes') {
     log.info({ balance: formatAmount(head.balance), revision: head.revision, host: truth.hostId }, 'this host\'s files hold legacy writes made while it was stopped: judging them like any outside edit');
     return { snapshot: head, quarantined: [], staleRefused: [], judgeFiles: true };
@@ -53,8 +56,7 @@ export async function settleShared(deps: SettleSharedDeps): Promise<SettledShare
 
   // Joining: the database's balance goes into the files. A different one here is logged, never sent.
   const quarantined: string[] = [];
-  for (const store of stores) {
-    const { state } = await store.read();
+  for (const { store, state } of states) {
     if (state.status === 'valid' && state.balance !== head.balance && restart === 'joining') {
       log.warn({ file: store.name, local: formatAmount(state.balance), shared: formatAmount(head.balance), revision: head.revision }, 'this host\'s file held another balance than the shared database: took the database\'s');
     }
@@ -79,17 +81,11 @@ export async function settleShared(deps: SettleSharedDeps): Promise<SettledShare
  * revision the database has not reached is another history's (a database restored from a backup, say):
  * the database's balance wins, as for a join.
  */
-async function restarting(deps: SettleSharedDeps, head: Snapshot): Promise<'joining' | 'legacy writes' | 'behind'> {
-  const { truth, stores } = deps;
+async function restarting(truth: SharedTruth, head: Snapshot, read: readonly { store: BalanceStore; state: FileState }[]): Promise<'joining' | 'legacy writes' | 'behind'> {
   if ((await truth.lastHeard()) === null) return 'joining';
-  const states = [];
-  for (const store of stores) {
-    const { state } = await store.read();
-    if (state.status !== 'valid') continue;
-    if (state.revision !== null && state.revision > head.revision) return 'joining';
-    states.push({ file: store.name, state });
-  }
-  for (const { file, state } of states) {
+  const valid = read.flatMap(({ store, state }) => (state.status === 'valid' ? [{ file: store.name, state }] : []));
+  if (valid.some(({ state }) => state.revision !== null && state.revision > head.revision)) return 'joining';
+  for (const { file, state } of valid) {
     const history = state.revision !== null && state.revision < head.revision ? await truth.writeBackHistory(state.revision, file) : null;
     const verdict = judgeLegacyWrite(state, head, { lastWritten: null, history });
     if (verdict.kind !== 'unchanged' && verdict.balance !== head.balance) return 'legacy writes';
