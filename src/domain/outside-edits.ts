@@ -89,6 +89,11 @@ export async function judgeOutside(deps: OutsideDeps, current: Snapshot, { seen,
   return { ...judged, tradingMoved: seen.some(({ store }) => store.role === 'trading'), quarantined };
 }
 
+/** What a save reports of the outside edits it met: the files adopted, refused, copied, and whether the trading state moved. */
+export function outsideReport({ entries, tradingMoved, staleRefused, quarantined }: OutsideEdits) {
+  return { tradingMoved, adopted: entries.map((entry) => entry.source.replace(/^external:/, '')), staleRefused, quarantined };
+}
+
 /** A look at the files and the judgement of what it found, against this host's own journal. */
 export async function observeOutsideEdits(deps: OutsideDeps, current: Snapshot, rereadAll: boolean): Promise<OutsideEdits> {
   return judgeOutside(deps, current, await lookAtFiles(deps, rereadAll));

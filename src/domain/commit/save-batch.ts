@@ -4,7 +4,7 @@
 import type { Amount } from '../amount.ts';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
 import type { LegacyWrites } from '../legacy-writes.ts';
-import { observeOutsideEdits, type OutsideEdits } from '../outside-edits.ts';
+import { observeOutsideEdits, outsideReport, type OutsideEdits } from '../outside-edits.ts';
 import type { BalanceStore, JournalPort, Log } from '../ports.ts';
 import { planBatch, type Outcome, type Remembered } from './plan.ts';
 import { isRace, RollbackFailedError, writeThrough, type WriteDeps } from './write-through.ts';
@@ -81,10 +81,7 @@ export async function saveBatch<Job extends { request: ChangeRequest }>(
       ...saved,
       snapshot: plan.snapshot,
       outcomes: plan.outcomes,
-      tradingMoved: outside.tradingMoved,
-      adopted: outside.entries.map((entry) => entry.source.replace(/^external:/, '')),
-      staleRefused: outside.staleRefused,
-      quarantined: outside.quarantined,
+      ...outsideReport(outside),
     };
     const requested = plan.entries.length > 0;
     // A request rewrites both files; otherwise only a file that no longer holds the balance (adopted from the other, healed, deleted).

@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { toRecord, type ChangeRequest, type Snapshot } from '../change.ts';
-import { hasOutsideBalance, judgeOutside, lookAtFiles, nothingSeen, type OutsideEdits } from '../outside-edits.ts';
+import { hasOutsideBalance, judgeOutside, lookAtFiles, nothingSeen, outsideReport, type OutsideEdits } from '../outside-edits.ts';
 import { asFileFault, type BalanceStore, type PreparedWrite } from '../ports.ts';
 import { onHost, type SharedDecision, type SharedTruth } from '../shared-truth.ts';
 import { planBatch, type Plan } from './plan.ts';
@@ -87,10 +87,7 @@ export async function saveShared<Job extends { request: ChangeRequest; queuedAt?
       ...saved,
       snapshot: decided.snapshot,
       outcomes: plan.outcomes,
-      tradingMoved: outside.tradingMoved,
-      adopted: outside.entries.map((entry) => entry.source.replace(/^external:/, '')),
-      staleRefused: outside.staleRefused,
-      quarantined: [...looked.quarantined],
+      ...outsideReport(outside),
       wrote: decided.staged.length > 0 || decided.entries.length > 0,
       status: 'committed',
     };
