@@ -106,5 +106,14 @@ describe.skipIf(postgresMissing)("outside edits to one host's files, across host
     const again = await restartHost(shared, restarted);
     await expectEveryHostHolds(shared, [one, again], asAmount(booked + amount('2')));
     expect(warnings(again, '').map((line) => line.msg)).toEqual([]);
+
+    // Its files claiming a revision the database never reached (another history: a restored database,
+    // a folder from elsewhere) are not a booking: the database's balance wins, as for a join, and says so.
+    await again.server.kill('SIGTERM');
+    const state = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...state, balance: 1, _balance_sync: { ...state._balance_sync, revision: state._balance_sync.revision + 100 } }));
+    const elsewhere = await restartHost(shared, again);
+    await expectEveryHostHolds(shared, [one, elsewhere], asAmount(booked + amount('2')));
+    expect(warnings(elsewhere, "this host's file held another balance than the shared database").map((line) => line.file)).toEqual([ATS]);
   });
 });
