@@ -7,14 +7,17 @@ import { formatAmount, formatTime, sameAmount } from './format.js';
 
 const mark = (ok, label) => el('span', { class: ok ? 'mark ok' : 'mark bad', role: 'img', 'aria-label': label }, ok ? '✓' : '✗');
 
-function fileItem(name, file, served) {
-  const agrees = file?.balance !== null && sameAmount(file?.balance, served);
+/** `failing`: why this file cannot be written, when /health names it (it may be there, just not a file). */
+function fileItem(name, file, served, failing) {
+  const agrees = !failing && file?.balance !== null && sameAmount(file?.balance, served);
   return el(
     'li',
     { class: 'file' },
     el('p', { class: 'file-name' }, mark(agrees, agrees ? 'agrees' : 'differs'), ' ', el('code', { text: name })),
     el('p', { class: 'file-balance amount', text: formatAmount(file?.balance) }),
-    el('p', { class: 'muted' }, 'modified ', el('time', { datetime: file?.mtime ?? undefined, text: file?.mtime ? formatTime(file.mtime) : 'never (missing)' })),
+    failing
+      ? el('p', { class: 'muted', text: 'cannot be written (see above)' })
+      : el('p', { class: 'muted' }, 'modified ', el('time', { datetime: file?.mtime ?? undefined, text: file?.mtime ? formatTime(file.mtime) : 'never (missing)' })),
   );
 }
 
@@ -46,7 +49,7 @@ export function filesPanel({ summary, list, onHealth }) {
     else if (health.files_agree) show(true, 'The files agree');
     else show(false, 'The files disagree');
     // File names are configurable: render whatever the service reports.
-    list.replaceChildren(...Object.entries(health.files).map(([name, file]) => fileItem(name, file, health.balance)));
+    list.replaceChildren(...Object.entries(health.files).map(([name, file]) => fileItem(name, file, health.balance, health.failing?.file === name)));
     onHealth?.(health);
   }
 

@@ -1,7 +1,7 @@
 // The operator page in a real browser against the real server: what an operator sees, and that it stays live.
 // (Code that runs in the page is passed as strings: this project's TypeScript has no DOM types.)
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import express from 'express';
 import type { Page } from 'playwright-core';
@@ -141,6 +141,16 @@ describe.skipIf(browserMissing)('the operator page in a browser', () => {
     await expect.poll(see.agreement).toBe('✓ The files agree');
     await expect.poll(see.newestChange).toContain(`edit of ${ATS}`);
     await expect.poll(see.chartPoints).toBe(points + 1);
+  });
+
+  it('says why the service is not ready when a file cannot be written, names that file, and recovers', async () => {
+    const { dir, page, see } = await openPage();
+    await rm(join(dir, ATS));
+    await mkdir(join(dir, ATS)); // a directory where the trading state was: every write of it fails
+    await expect.poll(see.agreement, { timeout: 5_000 }).toMatch(new RegExp(`^✗ Not ready: ${ATS} cannot be written \\(EISDIR`));
+    await expect.poll(() => page.locator('#files li').allTextContents()).toEqual([expect.stringMatching(new RegExp(`^✓ ${VB}10,000modified `)), expect.stringMatching(new RegExp(`^✗ ${ATS}.*cannot be written \\(see above\\)$`))]);
+    await rm(join(dir, ATS), { recursive: true });
+    await expect.poll(see.agreement, { timeout: 5_000 }).toBe('✓ The files agree');
   });
 
   describe('the form', () => {
