@@ -37,6 +37,10 @@ export interface TestServiceOptions {
   /** The legacy backend to forward unowned routes to. */
   upstreamUrl?: string;
   upstreamTimeoutMs?: number;
+  /** The shared truth (DATABASE_URL), its account and this host's id. */
+  databaseUrl?: string;
+  account?: string;
+  hostId?: string;
   /** Where log lines go (silent by default). */
   logger?: Logger;
   /** Follow outside edits as the server does (a watch of the folder and the fingerprint poll). */
@@ -68,6 +72,9 @@ export async function openService(dir: string, options: TestServiceOptions = {})
     HOST: options.host ?? '127.0.0.1',
     UPSTREAM_URL: options.upstreamUrl,
     UPSTREAM_TIMEOUT_MS: options.upstreamTimeoutMs ?? 30_000,
+    DATABASE_URL: options.databaseUrl,
+    ACCOUNT: options.account ?? 'default',
+    HOST_ID: options.hostId ?? 'test-host',
   };
   const service = await assemble(config, {
     logger,
