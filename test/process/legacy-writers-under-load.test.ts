@@ -47,16 +47,21 @@ describe('a legacy writer that rewrites the file without pause', () => {
       expect(await balanceOf(server.url), `run ${run}`).toBe(start + 200);
     }
     await toggler.stop();
-    // Stopped mid-write, the toggler may have left half a file: the service heals it once it is quiet.
-    const read = async () => {
+    // Its last toggle is followed: the file and what is served come to agree. (Stopped mid-write, the
+    // toggler may have left half a file, which the service heals once it is quiet; a toggle that landed
+    // in a version the service had replaced is merged into the file after it — so the file is read
+    // again at every try, not once.)
+    const enabledInFile = async () => {
       try {
-        return JSON.parse(await readFile(join(dir, ATS), 'utf8')) as { enabled: boolean };
+        return (JSON.parse(await readFile(join(dir, ATS), 'utf8')) as { enabled: boolean }).enabled;
       } catch {
         return undefined;
       }
     };
-    const { value: { enabled } } = await waitFor(read, 2_000, 'a whole trading state');
-    await waitFor(async () => (await json(`${server.url}/auto_trading/status`)).body.data.enabled === enabled || undefined, 1_000, 'the last toggle');
+    await waitFor(async () => {
+      const inFile = await enabledInFile();
+      return inFile !== undefined && (await json(`${server.url}/auto_trading/status`)).body.data.enabled === inFile ? true : undefined;
+    }, 2_000, 'the last toggle, in the file and served');
   }, 120_000);
 });
 
