@@ -4,11 +4,10 @@
 import { EventEmitter } from 'node:events';
 import type { Amount } from './amount.ts';
 import type { ChangeRequest, Snapshot } from './change.ts';
-import { CommitPipeline, type Batch, type ChangeOutcome, type Job } from './commit/commit-pipeline.ts';
-import { GroupCommit } from './commit/group-commit.ts';
+import { CommitPipeline, type Batch, type BatchBase, type ChangeOutcome } from './commit/commit-pipeline.ts';
 import type { Saved } from './commit/save-batch.ts';
 import { RollbackFailedError } from './commit/write-through.ts';
-import { StorageUnavailableError } from './errors.ts';
+import { recovering, StorageUnavailableError } from './errors.ts';
 import { FileChangedError, FileFaultError, type BalanceStore, type JournalEntry, type JournalHealth, type JournalPort, type Log } from './ports.ts';
 import { settleFromDisk } from './settle-from-disk.ts';
 import { settleShared } from './settle-shared.ts';
@@ -64,8 +63,6 @@ export interface BalanceServiceEvents {
 
 const RETRY_AFTER_FAILURE_MS = 1_000;
 
-const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');
-
 export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   private current: Snapshot | null = null;
   private healthy = false;
@@ -80,9 +77,8 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   /** The failure last logged: the same one again (a retry a second) is not logged again. */
   private lastFailure: string | null = null;
   private readonly now: () => number;
-  /** Saves, retries, answers and Idempotency-Keys: the service gives it a batch and keeps what it returns. */
+  /** Group commit, saves, retries, answers and Idempotency-Keys: it asks where a batch starts, and hands back what it led to. */
   private readonly pipeline: CommitPipeline;
-  private readonly queue = new GroupCommit<Job>((jobs) => this.commit(jobs));
   /** The account's hosts seen in the last minute (shared truth), as the last heartbeat read them. */
   private fleet: HostSeen[] = [];
   private readonly stopShared: (() => void)[] = [];
@@ -90,7 +86,14 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   constructor(private readonly options: BalanceServiceOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.pipeline = new CommitPipeline({ ...options, now: this.now });
+    this.pipeline = new CommitPipeline(
+      { ...options, now: this.now },
+      {
+        base: () => this.batchBase(),
+        recover: () => this.recover(),
+        saved: (batch) => this.take(batch),
+      },
+    );
     options.journal.onHealthChange((health) => {
       this.emit('journal', health);
       this.emit('readiness', this.health().ready);
@@ -173,14 +176,14 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   submit(request: ChangeRequest): Promise<ChangeOutcome> {
     if (this.closed) return Promise.reject(new StorageUnavailableError('the service is shutting down; try again'));
     if (!this.healthy) return Promise.reject(recovering());
-    return new Promise((resolve, reject) => this.queue.enqueue({ kind: 'change', request, queuedAt: performance.now(), resolve, reject }));
+    return this.pipeline.submit(request);
   }
 
   /** Looks for edits other processes made to the files and adopts them. */
   sync(): Promise<void> {
     // Once closed, the journal and the folder lock are about to go: the next start reconciles instead.
     if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.queue.enqueue({ kind: 'sync', resolve }));
+    return this.pipeline.look();
   }
 
   /**
@@ -227,31 +230,29 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
     for (const stop of this.stopShared.splice(0)) stop();
-    await this.queue.idle();
+    await this.pipeline.idle();
     for (const store of this.options.stores) store.close?.();
   }
 
-  /** One batch of the queue: every change queued while the previous batch was on disk (group commit). */
-  private async commit(jobs: Job[]): Promise<void> {
-    if (!this.healthy || !this.current) {
-      await this.recover();
-      return this.pipeline.refuse(jobs, recovering());
-    }
-    const retry = new Set(this.faults.keys());
-    const batch = await this.pipeline.save(jobs, { current: this.current, rereadAll: this.stale, retry });
+  /** Where the next batch starts: null while no consistent balance is served (it recovers instead). */
+  private batchBase(): BatchBase | null {
+    if (!this.healthy || !this.current) return null;
+    return { current: this.current, rereadAll: this.stale, retry: new Set(this.faults.keys()) };
+  }
+
+  /** What a saved batch led to, before any of its jobs is answered: state, faults and events. */
+  private take(batch: Batch): void {
     const { saved } = batch;
     for (const round of batch.rounds) {
       if (round.counted) this.emit('saved', { outcome: round.outcome, seconds: round.seconds });
       for (const file of round.quarantined) this.emit('quarantined', { file });
     }
     this.stale = saved.status !== 'committed' || saved.rereadNext === true;
-    this.noteFaults(saved, retry);
+    this.noteFaults(saved, batch.base.retry);
     if (saved.status === 'inconsistent') this.becomeUnhealthy();
     // A fault (a file it may not read, say) is not retried on every poll: once a second is enough.
     if (saved.status !== 'committed') this.retryAfterMs = this.now() + RETRY_AFTER_FAILURE_MS;
     if (saved.status === 'committed') this.serve(batch);
-    this.pipeline.answer(batch);
-    await this.pipeline.compact(batch);
   }
 
   /** What a committed batch leads to is what is served from now on. */

@@ -46,3 +46,6 @@ export class StorageUnavailableError extends HttpError {
     super(503, message, { headers: { 'Retry-After': '1' } });
   }
 }
+
+/** No consistent balance is served right now: the files (or the shared truth) are being read again. */
+export const recovering = () => new StorageUnavailableError('the balance is being recovered from disk; try again');

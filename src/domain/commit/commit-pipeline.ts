@@ -1,14 +1,17 @@
-// One batch of queued changes, end to end: saved through the truth (files and local journal, or the
-// shared truth), sent round again when another process raced it, every job answered, the keys it
-// acknowledged remembered. It returns what happened; the balance service keeps the state and says it.
+// The commit path, end to end: changes and looks queued and taken to disk a batch at a time (group
+// commit), each batch saved through the truth (files and local journal, or the shared truth), sent
+// round again when another process raced it, every job answered, the keys it acknowledged remembered.
+// What the balance is lives with whoever keeps the state (the balance service, through `Ledger`): the
+// pipeline asks it where a batch starts and hands it what the batch led to.
 
 import type { ChangeRequest, Snapshot } from '../change.ts';
-import { StorageUnavailableError } from '../errors.ts';
+import { recovering, StorageUnavailableError } from '../errors.ts';
 import { IdempotencyMemory } from '../idempotency.ts';
 import { LegacyWrites } from '../legacy-writes.ts';
 import type { RememberedKey } from '../ports.ts';
 import type { SettleDeps } from '../settle-from-disk.ts';
 import type { SharedTruth } from '../shared-truth.ts';
+import { GroupCommit } from './group-commit.ts';
 import { saveBatch, type Saved } from './save-batch.ts';
 import { saveShared } from './save-shared.ts';
 
@@ -48,11 +51,26 @@ export interface Round {
 }
 
 export interface Batch {
+  /** Where it started. */
+  base: BatchBase;
   /** The last try: the one that counts. */
   saved: Saved<ChangeJob>;
   rounds: readonly Round[];
   changes: readonly ChangeJob[];
   syncs: readonly SyncJob[];
+}
+
+/** What the pipeline needs of whoever keeps the state: where a batch starts, and what to do with what it led to. */
+export interface Ledger {
+  /** Where the next batch starts; null while no consistent balance is served (the batch recovers instead). */
+  base(): BatchBase | null;
+  /** Reconciles from disk (or the shared truth) again; the batch that found it needed is refused (503). */
+  recover(): Promise<void>;
+  /**
+   * A batch was saved, committed or not: what it committed is served from now on. Called before any
+   * of its jobs is answered, in the same turn: no answer runs ahead of a GET.
+   */
+  saved(batch: Batch): void;
 }
 
 /**
@@ -67,16 +85,49 @@ export class CommitPipeline {
   private readonly keys = new IdempotencyMemory();
   /** What legacy writers last wrote into each file: the booking rule judges the next write by it. */
   private readonly legacy = LegacyWrites.empty();
+  /** Jobs queued while a batch is on disk go to disk together, next: recovery too takes its turn here. */
+  private readonly queue = new GroupCommit<Job>((jobs) => this.run(jobs));
 
-  constructor(private readonly deps: CommitDeps) {}
+  constructor(
+    private readonly deps: CommitDeps,
+    private readonly ledger: Ledger,
+  ) {}
+
+  /** A change, answered once it is durable (or refused). */
+  submit(request: ChangeRequest): Promise<ChangeOutcome> {
+    return new Promise((resolve, reject) => this.queue.enqueue({ kind: 'change', request, queuedAt: performance.now(), resolve, reject }));
+  }
+
+  /** A look at the files for edits of other processes, done once its batch is. */
+  look(): Promise<void> {
+    return new Promise((resolve) => this.queue.enqueue({ kind: 'sync', resolve }));
+  }
+
+  /** Resolves once every job queued so far, and every one queued meanwhile, is done. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
 
   /** Start-up with the files alone: the keys the journal holds are answered again, not re-applied. */
   restoreKeys(remembered: Iterable<RememberedKey>): void {
     this.keys.restore(remembered);
   }
 
+  /** One batch of the queue: every job queued while the previous batch was on disk. Never throws. */
+  private async run(jobs: Job[]): Promise<void> {
+    const base = this.ledger.base();
+    if (!base) {
+      await this.ledger.recover();
+      return this.refuse(jobs, recovering());
+    }
+    const batch = await this.save(jobs, base);
+    this.ledger.saved(batch);
+    this.answer(batch);
+    await this.compact(batch);
+  }
+
   /** Saves the batch on top of `base`, as often as a race takes; every job still waits for its answer. */
-  async save(jobs: readonly Job[], base: BatchBase): Promise<Batch> {
+  private async save(jobs: readonly Job[], base: BatchBase): Promise<Batch> {
     const changes = jobs.filter((job): job is ChangeJob => job.kind === 'change');
     const syncs = jobs.filter((job): job is SyncJob => job.kind === 'sync');
     const started = performance.now();
@@ -95,15 +146,12 @@ export class CommitPipeline {
       // Another process wrote a file while this batch was being saved: adopt its edit, then apply the
       // batch on top — as often as it takes. Each round re-reads and adopts what it met, so a legacy
       // writer, however busy, costs a client time, never an error (503 is for faults of the disk).
-      if (saved.status !== 'raced') return { saved, rounds, changes, syncs };
+      if (saved.status !== 'raced') return { base, saved, rounds, changes, syncs };
     }
   }
 
-  /**
-   * Answers every job of a saved batch and remembers the keys it acknowledged. Called once the
-   * service serves what the batch committed, in the same turn: no answer runs ahead of a GET.
-   */
-  answer({ saved, changes, syncs }: Batch): void {
+  /** Answers every job of a saved batch (the ledger serves what it committed) and remembers the keys it acknowledged. */
+  private answer({ saved, changes, syncs }: Batch): void {
     const committed = saved.status === 'committed';
     // Why a change was not saved: the shared truth's own word (unreachable), else the disk's.
     const notSaved = () => (saved.failure instanceof StorageUnavailableError ? saved.failure : new StorageUnavailableError());
@@ -124,13 +172,13 @@ export class CommitPipeline {
   }
 
   /** A batch that cannot be saved now (the service is recovering): every change refused, every look done. */
-  refuse(jobs: readonly Job[], error: Error): void {
+  private refuse(jobs: readonly Job[], error: Error): void {
     for (const job of jobs) if (job.kind === 'change') job.reject(error);
     for (const job of jobs) if (job.kind === 'sync') job.resolve();
   }
 
   /** After a committed batch, with the files alone: bounds the journal's disk use (the shared truth bounds its own). */
-  async compact({ saved }: Batch): Promise<void> {
+  private async compact({ saved }: Batch): Promise<void> {
     if (saved.status !== 'committed' || this.deps.shared) return;
     await this.deps.journal.compact().catch((error: unknown) => this.deps.log.warn({ err: error }, 'journal rotation failed; will retry'));
   }
