@@ -55,6 +55,8 @@ export interface PreparedWrite {
    * outside edit stays in the version it replaces, and is merged from there (strayWrites).
    */
   lastLook(options?: { overwrite?: boolean }): Promise<void>;
+  /** Makes the new version durable, when prepare() was told to leave that for later; commit() does it first anyway. */
+  fsync(): Promise<void>;
   /** Puts it in place (a rename, durable once the folder is synced); takes the last look first unless it was taken. */
   commit(): Promise<void>;
   /** Throws it away: instead of commit(), or after a commit that failed. */
@@ -102,9 +104,10 @@ export interface BalanceStore {
   strayWrites(): Promise<StrayWrites>;
   /**
    * The first half of an atomic write of `record`, keeping every field the service does not own:
-   * its new version, fsynced beside the file, not yet visible.
+   * its new version, fsynced beside the file, not yet visible. `deferFsync`: written (a full disk
+   * fails here) but fsynced only by fsync() or commit().
    */
-  prepare(record: BalanceRecord): Promise<PreparedWrite>;
+  prepare(record: BalanceRecord, options?: { deferFsync?: boolean }): Promise<PreparedWrite>;
   /**
    * Keeps the bytes of the version now in place as `<file>.corrupt-<UTC timestamp>` in the data
    * folder, before the service overwrites it; returns the copy's name. Nothing is moved.

@@ -130,7 +130,7 @@ export class BalanceFile implements BalanceStore {
     return { finished: this.known.strays, kept };
   }
 
-  async prepare(record: BalanceRecord): Promise<PreparedWrite> {
+  async prepare(record: BalanceRecord, options: { deferFsync?: boolean } = {}): Promise<PreparedWrite> {
     const writeId = randomBytes(6).toString('base64url');
     const owned = {
       balance: formatAmount(record.balance),
@@ -139,7 +139,7 @@ export class BalanceFile implements BalanceStore {
     };
     const { doc, text } = encode(this.known.doc, owned, this.known.bom);
     const before = { known: this.known, ownText: this.ownText };
-    const write = await this.stage(text, () => {
+    const write = await this.stage(text, options, () => {
       this.known = { ...this.known, doc, text, balance: record.balance, strays: [], served: this.known.fields };
       this.ownText = text;
       const order = ++this.writes;
@@ -156,7 +156,7 @@ export class BalanceFile implements BalanceStore {
           // The file's own previous text: an outside edit it held is read (and adopted) again, not lost.
           if (before.known.text === null) return await (await this.prepare(fallback)).commit();
           await (
-            await this.stage(before.known.text, () => {
+            await this.stage(before.known.text, {}, () => {
               ({ known: this.known, ownText: this.ownText } = before);
             })
           ).commit();
@@ -229,14 +229,20 @@ export class BalanceFile implements BalanceStore {
   }
 
   /** A new text, fsynced beside the file, put in place by guarded-rename.ts. */
-  private async stage(text: string, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
+  private async stage(text: string, options: { deferFsync?: boolean }, placed: () => void): Promise<Omit<PreparedWrite, 'revert'>> {
     await this.refuseSpecialTarget();
     const at = () => ({ name: this.name, path: this.realPath, seen: this.seen, copy: this.copyOfCurrent });
-    return stageOver(at, this.replaced, text, (seen) => {
-      this.seen = seen;
-      this.copyOfCurrent = null;
-      placed();
-    });
+    return stageOver(
+      at,
+      this.replaced,
+      text,
+      (seen) => {
+        this.seen = seen;
+        this.copyOfCurrent = null;
+        placed();
+      },
+      options,
+    );
   }
 }
 

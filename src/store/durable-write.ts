@@ -21,6 +21,8 @@ export interface Ownership {
 export interface StagedFile {
   /** The new version's fingerprint, the same once it is in place. */
   readonly fingerprint: Fingerprint;
+  /** Makes the new version durable, if staging left that for later; commit() does it first anyway. */
+  fsync(): Promise<void>;
   /** Gives the new version this owner and mode instead (the file's changed since it was staged). */
   own(like: Ownership): Promise<void>;
   /** Renames the temp file over the target. */
@@ -28,6 +30,7 @@ export interface StagedFile {
   /**
    * Renames the temp file over the target only if `stillInPlace()` says so, checked right before the
    * rename with nothing in between (no await, no other callback): false, and nothing renamed, if not.
+   * The new version must be durable first (staged with its fsync, or fsync() awaited).
    */
   commitIf(stillInPlace: () => boolean): boolean;
   /** Removes the temp file: instead of commit(), or after a commit that failed. */
@@ -40,10 +43,20 @@ export interface StagedFile {
  * mode and owner kept, temp file removed on failure), minus the steps a careful caller already knows
  * the answer to: it takes the owner and mode from the fingerprint it has, and keeps the handle open
  * so the new version's fingerprint costs no path lookup.
+ *
+ * `deferFsync`: the bytes are written (a full disk fails here) but their fsync waits for fsync() or
+ * commit(). The shared truth stages while the account is held, and fsyncs once it has let go.
  */
-export async function stageFile(path: string, data: string, like: Ownership | null): Promise<StagedFile> {
+export async function stageFile(path: string, data: string, like: Ownership | null, options: { deferFsync?: boolean } = {}): Promise<StagedFile> {
   const { handle, temp } = await createTemp(path, like?.mode ?? 0o666);
   let done = false;
+  // One fsync, whoever asks first; a failed one stays failed (what reached the disk is unknown).
+  let synced: Promise<void> | null = null;
+  let durable = false;
+  const fsync = () =>
+    (synced ??= handle.sync().then(() => {
+      durable = true;
+    }));
   const discard = async () => {
     if (done) return;
     done = true;
@@ -54,15 +67,18 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
   try {
     // Each step is a round trip to the thread pool: the independent ones go together.
     await Promise.all([like && keepOwnership(handle, like), handle.writeFile(data)]);
-    [, fingerprint] = await Promise.all([handle.sync(), handle.stat({ bigint: true }).then(toFingerprint)]);
+    // (An fsync changes neither the inode, the size nor the mtime: the fingerprint holds either way.)
+    [, fingerprint] = await Promise.all([!options.deferFsync && fsync(), handle.stat({ bigint: true }).then(toFingerprint)]);
   } catch (error) {
     await discard();
     throw error;
   }
   return {
     fingerprint,
+    fsync,
     own: (next) => keepOwnership(handle, next),
     async commit() {
+      await fsync();
       await rename(temp, path);
       done = true;
       void handle.close().catch(() => {}); // nobody waits for a close
@@ -70,6 +86,7 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
     commitIf(stillInPlace) {
       // Synchronous on purpose: the check and the rename are two system calls microseconds apart,
       // where an awaited rename waits its turn in the thread pool behind other files' I/O.
+      if (!durable) throw new Error('commitIf() before fsync(): the new version would not be durable');
       if (!stillInPlace()) return false;
       renameSync(temp, path);
       done = true;

@@ -23,16 +23,18 @@ export interface InPlace {
 type Looked = { old: FileHandle | null; now: Fingerprint | null; judged: Fingerprint | null };
 
 /**
- * `text`, fsynced beside the file; in place only after a last look finds the file as last seen (or,
- * with `overwrite`, regardless). `placed` is told the new version's fingerprint once it is in place.
+ * `text`, fsynced beside the file (`deferFsync`: by fsync() or commit()); in place only after a last
+ * look finds the file as last seen (or, with `overwrite`, regardless). `placed` is told the new
+ * version's fingerprint once it is in place.
  */
 export async function stageOver(
   at: () => InPlace,
   replaced: ReplacedVersions,
   text: string,
   placed: (seen: Fingerprint) => void,
+  options: { deferFsync?: boolean } = {},
 ): Promise<Omit<PreparedWrite, 'revert'>> {
-  const staged = await stageFile(at().path, text, at().seen);
+  const staged = await stageFile(at().path, text, at().seen, options);
   let looked: Looked | null = null;
   const discard = async () => {
     await looked?.old?.close().catch(() => {});
@@ -67,7 +69,13 @@ export async function stageOver(
   };
   return {
     lastLook: async (options) => void (await look(options?.overwrite)),
+    fsync: () => staged.fsync(),
     commit: async () => {
+      // (Before the look when there is none yet: the look and the rename stay as close as they can be.)
+      await staged.fsync().catch(async (error: unknown) => {
+        await discard();
+        throw error;
+      });
       const { old, now, judged } = looked ?? (await look());
       looked = null;
       const { name, path, seen, copy } = at();

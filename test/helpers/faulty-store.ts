@@ -37,10 +37,10 @@ export class FaultyStore implements BalanceStore {
   hasChanged() {
     return this.real.hasChanged();
   }
-  async prepare(record: BalanceRecord): Promise<PreparedWrite> {
+  async prepare(record: BalanceRecord, options?: { deferFsync?: boolean }): Promise<PreparedWrite> {
     const failure = this.nextWriteFails();
     if (failure?.phase === 'prepare') throw failure.error;
-    const real = await this.real.prepare(record);
+    const real = await this.real.prepare(record, options);
     // Putting the file back is one more write, which may fail too.
     const revert = async (fallback: BalanceRecord) => {
       const fault = this.nextWriteFails();
@@ -50,6 +50,7 @@ export class FaultyStore implements BalanceStore {
     if (!failure) return { ...real, revert };
     return {
       lastLook: (options) => real.lastLook(options),
+      fsync: () => real.fsync(),
       commit: async () => {
         await real.discard();
         throw failure.error;

@@ -46,6 +46,25 @@ describe('a staged atomic write', () => {
     expect(await readFile(path, 'utf8')).toBe('{"balance": 1}');
   });
 
+  it('with its fsync left for later, is never renamed before it is durable, and knows its fingerprint all the same', async () => {
+    const { path, like } = await existing(0o644);
+    const staged = await stageFile(path, '{"balance": 6}', like, { deferFsync: true });
+    // The synchronous rename has no fsync of its own: asked before one, it refuses and renames nothing.
+    expect(() => staged.commitIf(() => true)).toThrow(/before fsync/);
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 1}');
+    await staged.fsync();
+    expect(staged.commitIf(() => true)).toBe(true);
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 6}');
+    expect(sameFingerprint(staged.fingerprint, await fingerprintOf(path))).toBe(true);
+  });
+
+  it('with its fsync left for later, commit() makes it durable before the rename', async () => {
+    const { path, like } = await existing(0o644);
+    const staged = await stageFile(path, '{"balance": 7}', like, { deferFsync: true });
+    await staged.commit();
+    expect(await readFile(path, 'utf8')).toBe('{"balance": 7}');
+  });
+
   it('creates a file that did not exist', async () => {
     const dir = await tempDir();
     const path = join(dir, 'virtual_balance.json');

@@ -23,12 +23,14 @@ interface Decided<Job> extends SharedDecision {
 }
 
 /**
- * Both files' new versions, written and fsynced at the same time, then looked at once more (a race
- * found here sends the batch round again). This runs while the account is held: every host's changes
- * wait for it, so the two fsyncs overlap rather than follow each other.
+ * Both files' new versions, written at the same time, then looked at once more (a race found here
+ * sends the batch round again). This runs while the account is held: every host's changes wait for
+ * it, so the two writes overlap rather than follow each other, and their fsyncs wait until the account
+ * is let go (a full disk or a file that cannot be written still refuses the batch before anything
+ * commits; a failed fsync after COMMIT is a change committed but not in this host's files).
  */
 async function stage(stores: readonly BalanceStore[], snapshot: Snapshot, overwrite: boolean) {
-  const staging = await Promise.allSettled(stores.map((store) => store.prepare(toRecord(snapshot)).catch(asFileFault(store.name))));
+  const staging = await Promise.allSettled(stores.map((store) => store.prepare(toRecord(snapshot), { deferFsync: true }).catch(asFileFault(store.name))));
   const staged: Decided<unknown>['staged'] = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
   try {
     firstFailure(staging);
@@ -102,6 +104,8 @@ export async function saveShared<Job extends { request: ChangeRequest; queuedAt?
     try {
       const renames = decided.staged.map(async ({ store, write }) => {
         try {
+          // Durable before the look: the look and the rename stay as close together as they can be.
+          await write.fsync();
           await write.lastLook({ overwrite: followedOnly || overwrite });
           // (The rename checks once more, right before it, that the version looked at is still in place.)
           await write.commit();
