@@ -25,13 +25,16 @@ interface Decided<Job> extends SharedDecision {
 /**
  * Both files' new versions, written at the same time, then looked at once more (a race found here
  * sends the batch round again). This runs while the account is held: every host's changes wait for
- * it, so the two writes overlap rather than follow each other, and their fsyncs wait until the account
- * is let go (a full disk or a file that cannot be written still refuses the batch before anything
- * commits; a failed fsync after COMMIT is a change committed but not in this host's files).
+ * it. So the two writes overlap rather than follow each other, and their fsyncs are started but not
+ * waited for: they run beside the COMMIT's round trip, and the renames after COMMIT wait for them.
+ * (A full disk or a file that cannot be written still refuses the batch before anything commits; a
+ * failed fsync is a change committed but not in this host's files.)
  */
 async function stage(stores: readonly BalanceStore[], snapshot: Snapshot, overwrite: boolean) {
   const staging = await Promise.allSettled(stores.map((store) => store.prepare(toRecord(snapshot), { deferFsync: true }).catch(asFileFault(store.name))));
   const staged: Decided<unknown>['staged'] = staging.flatMap((result, i) => (result.status === 'fulfilled' ? [{ store: stores[i] as BalanceStore, write: result.value }] : []));
+  // (Its failure is met where it is awaited, after COMMIT; a discarded version's close waits for it.)
+  for (const { write } of staged) write.fsync().catch(() => {});
   try {
     firstFailure(staging);
     firstFailure(await Promise.allSettled(staged.map(({ store, write }) => write.lastLook({ overwrite }).catch(asFileFault(store.name)))));
@@ -104,7 +107,7 @@ export async function saveShared<Job extends { request: ChangeRequest; queuedAt?
     try {
       const renames = decided.staged.map(async ({ store, write }) => {
         try {
-          // Durable before the look: the look and the rename stay as close together as they can be.
+          // Durable before the look (the fsync started in stage()): the look and the rename stay close together.
           await write.fsync();
           await write.lastLook({ overwrite: followedOnly || overwrite });
           // (The rename checks once more, right before it, that the version looked at is still in place.)
