@@ -3,9 +3,10 @@
 // rename still waits for it. A folder fsync (one for every rename before it) makes renames durable.
 
 import { randomInt } from 'node:crypto';
-import { renameSync } from 'node:fs';
+import { statSync, unlinkSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { toFingerprint, type Fingerprint } from './text-file.ts';
+import { renameOver } from './rename-exchange.ts';
+import { fingerprintNow, toFingerprint, type Fingerprint } from './text-file.ts';
 
 /** Leftover temp files of an interrupted write are named `<file>.<digits>`. */
 export const isTempFileOf = (fileName: string, candidate: string): boolean =>
@@ -28,11 +29,14 @@ export interface StagedFile {
   /** Renames the temp file over the target. */
   commit(): Promise<void>;
   /**
-   * Renames the temp file over the target only if `stillInPlace()` says so, checked right before the
-   * rename with nothing in between (no await, no other callback): false, and nothing renamed, if not.
-   * The new version must be durable first (staged with its fsync, or fsync() awaited).
+   * Renames the temp file over the target only if the version in place is still `expected` (its
+   * inode; null: no file), checked right before the rename with nothing in between (no await, no
+   * other callback): false, and nothing renamed, if not. Where the system can, the rename is an atomic
+   * exchange (rename-exchange.ts), so a version another process renamed into place in the instant
+   * after the check is not unlinked unseen: `displaced` names where it is now, for the caller to read
+   * and remove. The new version must be durable first (staged with its fsync, or fsync() awaited).
    */
-  commitIf(stillInPlace: () => boolean): boolean;
+  commitIf(expected: bigint | null): false | { displaced: string | null };
   /** Removes the temp file: instead of commit(), or after a commit that failed. */
   discard(): Promise<void>;
 }
@@ -83,18 +87,32 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
       done = true;
       void handle.close().catch(() => {}); // nobody waits for a close
     },
-    commitIf(stillInPlace) {
+    commitIf(expected) {
       // Synchronous on purpose: the check and the rename are two system calls microseconds apart,
       // where an awaited rename waits its turn in the thread pool behind other files' I/O.
       if (!durable) throw new Error('commitIf() before fsync(): the new version would not be durable');
-      if (!stillInPlace()) return false;
-      renameSync(temp, path);
+      if ((fingerprintNow(path)?.ino ?? null) !== expected) return false;
+      const how = renameOver(temp, path, { expectEmpty: expected === null });
+      if (how === 'occupied') return false;
       done = true;
       void handle.close().catch(() => {});
-      return true;
+      if (how === 'renamed') return { displaced: null };
+      // Swapped: the temp name holds what was in place — the version checked, or one renamed in since.
+      if (statSync(temp, { bigint: true, throwIfNoEntry: false })?.ino !== expected) return { displaced: temp };
+      unlinkIfThere(temp);
+      return { displaced: null };
     },
     discard,
   };
+}
+
+/** (A temp file left behind is removed at the next start: see isTempFileOf.) */
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // left for the next start
+  }
 }
 
 async function createTemp(path: string, mode: number): Promise<{ handle: FileHandle; temp: string }> {

@@ -1,11 +1,11 @@
 // Putting a new version of a file in place without losing anything another process writes: a last
 // look before the rename, and the version the rename replaces held open and watched afterwards.
 
-import type { FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { FileChangedError, type PreparedWrite } from '../domain/ports.ts';
 import { stageFile } from './durable-write.ts';
 import type { CorruptCopy, ReplacedVersions } from './replaced-versions.ts';
-import { fingerprintNow, openWithoutWaiting, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
+import { openWithoutWaiting, sameFingerprint, sameOwnership, toFingerprint, type Fingerprint } from './text-file.ts';
 
 /** What the file's adapter knows of the file, read at the moment of the look. */
 export interface InPlace {
@@ -81,22 +81,22 @@ export async function stageOver(
       const { name, path, seen, copy } = at();
       // Someone changed only its mode or owner since it was read: the new version keeps theirs.
       const reowned = now && seen && !sameOwnership(now, seen) ? now : null;
-      let renamed: boolean;
+      let renamed: ReturnType<typeof staged.commitIf>;
       try {
         if (reowned) await staged.own(reowned);
         // The version in place must still be the one held open, right up to the rename: a writer that
         // renamed a new version into place since the look (os.replace, a new inode) would have it
         // unlinked by ours, with nothing left to read it from. The look's open and fstat, and this
         // rename's turn in the thread pool, took a millisecond or so under load; the check and the
-        // rename are now two system calls in a row. What is left, the microseconds between them, no
-        // plain rename can close (only an atomic exchange of the two names could).
-        renamed = staged.commitIf(() => fingerprintNow(path)?.ino === now?.ino);
+        // rename are two system calls in a row, and the rename an atomic exchange of the two names:
+        // a version renamed in after the check comes back under the temp name (`displaced`).
+        renamed = staged.commitIf(now?.ino ?? null);
       } catch (error) {
         await old?.close();
         await staged.discard();
         throw error;
       }
-      if (!renamed) {
+      if (renamed === false) {
         // Found in place, that version is read and judged like any outside edit: this save goes round again.
         await old?.close();
         await staged.discard();
@@ -113,9 +113,18 @@ export async function stageOver(
       // writer that resolved the path before the rename shows in the held version long before the
       // grace after which an untouched version is let go.
       if (old && now) replaced.hold(old, judged, copy);
+      // Renamed into place in the instant between the check and the exchange: held like any replaced
+      // version another process wrote to (judged as what was looked at, which it is not), and merged.
+      if (renamed.displaced) await holdDisplaced(replaced, renamed.displaced, now);
       const { mode, uid, gid } = reowned ?? staged.fingerprint;
       placed({ ...staged.fingerprint, mode, uid, gid });
     },
     discard,
   };
+}
+
+async function holdDisplaced(replaced: ReplacedVersions, displaced: string, looked: Fingerprint | null): Promise<void> {
+  const handle = await open(displaced, 'r').catch(() => null);
+  await unlink(displaced).catch(() => {});
+  if (handle) replaced.hold(handle, looked, null);
 }

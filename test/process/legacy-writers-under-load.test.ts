@@ -65,6 +65,26 @@ describe('a legacy writer that rewrites the file without pause', () => {
   }, 120_000);
 });
 
+describe('a legacy writer that saves by renaming a new file into place (os.replace) without pause', () => {
+  it("loses none of its bookings to the service's own renames while 8 clients post deltas: every booking and every delta is in the balance", async () => {
+    // Each of its saves is a new version (inode) in place; one that lands in the instant between the
+    // service's last check of the file and its own rename would be unlinked unseen by a plain rename.
+    const dir = await tempDir();
+    const server = await serverWithState(dir);
+    const start = await balanceOf(server.url);
+    const trader = runLegacyTrader<{ booked: number }>(['book-atomic', dir, 600, 0.001]);
+    let trading = true;
+    void trader.done.finally(() => (trading = false));
+    const api = await postDeltas(server.url, { clients: 8, stop: () => !trading });
+    await trader.done;
+    expect(api.failures).toEqual([]);
+    const expected = cents(start + api.acked + trader.events.reduce((total, { booked }) => total + booked, 0));
+    // (Its last save is judged within 1 s.)
+    await waitFor(async () => (await balanceOf(server.url)) === expected, 2_000, 'every booking counted').catch(() => {});
+    expect({ bookings: trader.events.length, balance: await balanceOf(server.url) }).toEqual({ bookings: 600, balance: expected });
+  }, 60_000);
+});
+
 describe('legacy writers that stall while the API is busy', () => {
   it('serves every stalled write within 1 s of its end, loses none, leaves none in a .corrupt- copy: 20 rounds against both files', async () => {
     const dir = await tempDir();
