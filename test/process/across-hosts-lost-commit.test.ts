@@ -1,8 +1,11 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asAmount } from '../../src/domain/amount.ts';
-import { amount, expectEveryHostHolds, journalReasons, newAccount, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
+import { amount, expectEveryHostHolds, head, journalReasons, newAccount, sharedDatabase, startHost, type Shared } from '../helpers/host-processes.ts';
 import { postDelta } from '../helpers/keyed-clients.ts';
 import { postgresMissing, startRelay, type Relay } from '../helpers/postgres.ts';
+import { ATS } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const INITIAL = amount('10000');
@@ -32,6 +35,20 @@ describe.skipIf(postgresMissing)('a change whose COMMIT answer is lost, on a rea
     expect(answer).toMatchObject({ status: 200, revision: 2, balance: asAmount(INITIAL + amount('2.5')) });
     expect(await journalReasons(shared, 'lost-')).toEqual(new Map([['lost-once', 1]]));
     await expectEveryHostHolds(shared, [host], asAmount(INITIAL + amount('2.5')));
+  });
+
+  it("counts a legacy booking whose COMMIT never reached the server once the transaction is made again (it was left out as 'judged before')", async () => {
+    const host = await hostBehindRelay();
+    const cut = relay.cutAt('COMMIT', { forward: false });
+    // The legacy trader books 5.25 into the trading state, keeping the revision it read.
+    const path = join(host.dir, ATS);
+    const state = JSON.parse(await readFile(path, 'utf8')) as { balance: number };
+    await writeFile(path, JSON.stringify({ ...state, balance: state.balance + 5.25 }));
+    await cut;
+    const booked = asAmount(INITIAL + amount('5.25'));
+    await waitFor(async () => (await head(shared)).balance === booked, 5_000, 'the booking committed').catch(() => {});
+    expect((await head(shared)).balance).toBe(booked);
+    await expectEveryHostHolds(shared, [host], booked);
   });
 
   it('is answered within 5 s when the database goes silent meanwhile, and its key, sent again, tells it was applied', async () => {

@@ -72,10 +72,14 @@ export async function saveShared<Job extends { request: ChangeRequest; queuedAt?
     } else {
       const keys = jobs.flatMap(({ request }) => (request.idempotency ? [request.idempotency.key] : []));
       const commitId = randomUUID();
+      let judging = deps.legacy.draft();
       const decide = async (context: Parameters<Parameters<SharedTruth['commit']>[1]>[0]): Promise<Decided<Job>> => {
-        // A decision may be made again (the transaction was tried again): the last one's versions go.
+        // A decision may be made again (the transaction was tried again, its COMMIT absent): the last
+        // one's versions go, and so does what it remembered of the outside writes. Remembered, they
+        // were "judged before" in the decision made again, and left out of what it committed.
         await Promise.all(staged.splice(0).map(({ write }) => write.discard()));
-        const outside = await judgeOutside({ ...deps, journal: { writeBackHistory: context.writeBackHistory } }, context.current, looked);
+        judging = deps.legacy.draft();
+        const outside = await judgeOutside({ ...deps, legacy: judging, journal: { writeBackHistory: context.writeBackHistory } }, context.current, looked);
         const plan = planBatch(outside.snapshot, jobs, { initialBalance: deps.initialBalance, at: context.now, remembered: (key) => context.remembered.get(key) });
         const entries = [...outside.entries, ...plan.entries].map((entry) => onHost(entry, deps.truth.hostId));
         staged = await stage(needsWriting(plan.snapshot, plan.entries.length > 0 || outside.entries.length > 0 || plan.snapshot.revision !== before.revision), plan.snapshot, overwrite);
@@ -86,6 +90,7 @@ export async function saveShared<Job extends { request: ChangeRequest; queuedAt?
       // client that sends it again with its Idempotency-Key gets the first answer if it was applied.
       const queuedAt = Math.min(...jobs.map((job) => job.queuedAt ?? Infinity));
       decided = await deps.truth.commit({ commitId, keys, ...(Number.isFinite(queuedAt) && { queuedAt }) }, decide);
+      judging.keep();
     }
     const { plan, outside } = decided;
     saved = {
