@@ -56,11 +56,18 @@ export function applyChange(
 const names = (set: RevisionSet, revision: number) => set === 'any' || set.includes(revision);
 
 /** The change an outside write of a file makes, as judged (booking.ts); `reason` says how it was judged. */
-export function adoptExternal(current: Snapshot, balance: Amount, file: string, at: string, reason?: string, written?: Amount): { snapshot: Snapshot; entry: JournalEntry } {
+export function adoptExternal(
+  current: Snapshot,
+  balance: Amount,
+  file: string,
+  at: string,
+  { reason, written, basedOn }: { reason?: string | undefined; written?: Amount; basedOn?: number | null } = {},
+): { snapshot: Snapshot; entry: JournalEntry } {
   const snapshot: Snapshot = { balance, revision: current.revision + 1, updatedAt: at };
   const entry: JournalEntry = { revision: snapshot.revision, at, balance, previous: current.balance, source: `external:${file}` };
   if (reason !== undefined) entry.reason = reason.slice(0, 200);
   if (written !== undefined && written !== balance) entry.written = written;
+  if (basedOn !== undefined && basedOn !== null) entry.basedOn = basedOn;
   return { snapshot, entry };
 }
 

@@ -127,7 +127,8 @@ async function judgeBalances({ stores, journal, legacy, log, now }: OutsideDeps,
       continue;
     }
     const history = state.revision !== null && state.revision < snapshot.revision ? await journal.writeBackHistory(state.revision, file) : null;
-    const verdict = judgeLegacyWrite(state, snapshot, { lastWritten: legacy.lastWritten(file, state.revision), history });
+    // (After a restart the memory is empty: the journal's word on what this file last wrote carrying that revision counts.)
+    const verdict = judgeLegacyWrite(state, snapshot, { lastWritten: legacy.lastWritten(file, state.revision) ?? history?.lastWritten ?? null, history });
     legacy.record(file, write);
     const details = { file, fileRevision: state.revision, revision: snapshot.revision, fileBalance: formatAmount(state.balance), balance: formatAmount(snapshot.balance) };
     if (verdict.kind === 'unchanged') {
@@ -139,7 +140,7 @@ async function judgeBalances({ stores, journal, legacy, log, now }: OutsideDeps,
     }
     if (verdict.balance === snapshot.balance) continue;
     const reason = verdict.kind === 'adopt' ? undefined : verdict.reason;
-    const adopted = adoptExternal(snapshot, verdict.balance, file, new Date(now()).toISOString(), reason, state.balance);
+    const adopted = adoptExternal(snapshot, verdict.balance, file, new Date(now()).toISOString(), { reason, written: state.balance, basedOn: state.revision });
     if (verdict.kind === 'adopt') {
       log.info({ ...details, revision: adopted.snapshot.revision, reason: verdict.reason }, 'adopted an outside edit');
     } else {

@@ -136,6 +136,11 @@ export interface JournalEntry {
    * the file, which is not the balance it led to. What a later write of the same file echoes is this.
    */
   written?: Amount;
+  /**
+   * An outside write that carried the service's revision (`_balance_sync.revision`): that revision. A
+   * later write of the file carrying it again is judged against this entry's `written` (booking.ts).
+   */
+  basedOn?: number;
 }
 
 /** Whether the journal on disk holds every acknowledged change and key (`/health` reports it). */

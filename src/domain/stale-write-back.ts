@@ -17,6 +17,8 @@ export interface WriteBackHistory {
   atRevision: Amount | null;
   /** Balances this same file wrote later that were adopted (`external:<file>` entries after that revision). */
   echoes: readonly Amount[];
+  /** The balance last written into this file by another process carrying that revision, when the journal names it (`basedOn`). */
+  lastWritten?: Amount | null;
 }
 
 export interface Verdict {

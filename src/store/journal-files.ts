@@ -120,11 +120,15 @@ export async function lastWholeLineEnd(handle: FileHandle, size: number): Promis
  */
 export async function historySince(newestFirst: AsyncIterable<{ entry: JournalEntry }>, revision: number, file: string): Promise<WriteBackHistory> {
   const echoes: JournalEntry['balance'][] = [];
+  // The newest write of that file carrying that same revision: what a writer still carrying it last knew.
+  let lastWritten: JournalEntry['balance'] | null = null;
   for await (const { entry } of newestFirst) {
-    if (entry.revision === revision) return { atRevision: entry.balance, echoes };
+    if (entry.revision === revision) return { atRevision: entry.balance, echoes, lastWritten };
     if (entry.revision < revision) break;
+    if (entry.source !== `external:${file}`) continue;
     // What that file's writer put there: a booking's written balance, not the balance it led to.
-    if (entry.source === `external:${file}`) echoes.push(entry.written ?? entry.balance);
+    echoes.push(entry.written ?? entry.balance);
+    if (lastWritten === null && entry.basedOn === revision) lastWritten = entry.written ?? entry.balance;
   }
-  return { atRevision: null, echoes };
+  return { atRevision: null, echoes, lastWritten };
 }

@@ -12,6 +12,7 @@ export function encodeEntry(entry: JournalEntry, stamp?: Stamp): string {
   if (entry.idempotency_key !== undefined) line += `,"idempotency_key":${JSON.stringify(entry.idempotency_key)}`;
   if (entry.request_hash !== undefined) line += `,"request_hash":${JSON.stringify(entry.request_hash)}`;
   if (entry.written !== undefined) line += `,"written":${formatAmount(entry.written)}`;
+  if (entry.basedOn !== undefined) line += `,"based_on":${entry.basedOn}`;
   if (stamp) line += `,"clock":{"t":${stamp.t},"mono":${stamp.mono},"boot":${JSON.stringify(stamp.boot)}}`;
   return `${line}}\n`;
 }
@@ -40,6 +41,7 @@ export function decodeLine(line: string): { entry: JournalEntry; stamp: Stamp } 
   // Read from its digits too, never through a double.
   const written = WRITTEN.exec(line)?.[1];
   if (written !== undefined && exact(written) !== null) entry.written = exact(written) as Amount;
+  if (Number.isSafeInteger(value.based_on)) entry.basedOn = value.based_on as number;
   return { entry, stamp: stampOf(value.clock) ?? unstamped(entry.at) };
 }
 

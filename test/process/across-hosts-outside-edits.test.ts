@@ -81,6 +81,25 @@ describe.skipIf(postgresMissing)("outside edits to one host's files, across host
     expect(warnings(two, 'refused a stale write-back')).toHaveLength(1);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ ...state, enabled: false });
   });
+  it('counts a booking once when its host stopped before its files took it: the writer booking again on the same revision is judged against what it wrote, not that revision\'s balance', async () => {
+    const [host] = (await startHosts(shared, ['one'])) as [Host];
+    const path = join(host.dir, ATS);
+    // A legacy trader reads revision N and books +3; the host commits it as a booking on N.
+    const read = JSON.parse(await readFile(path, 'utf8'));
+    const written = asAmount(exact(read.balance) + amount('3'));
+    await writeFile(path, JSON.stringify({ ...read, balance: Number(formatAmount(written)) }));
+    await waitFor(async () => (await head(shared)).balance === written, 2_000, 'the first booking');
+    await expectEveryHostHolds(shared, [host], written);
+    // The host dies before its files hold the booking's revision (kill -9 between COMMIT and rename):
+    // the file still carries N, with the trader's own balance, which it re-reads and books +2 on.
+    await host.server.kill('SIGTERM');
+    await writeFile(path, JSON.stringify({ ...read, balance: Number(formatAmount(asAmount(written + amount('2')))) }));
+    const restarted = await restartHost(shared, host);
+    await waitFor(async () => (await head(shared)).revision > 2, 2_000, 'the second booking').catch(() => {});
+    // +3 and +2, each once: judged against 3 + N's balance (what it wrote carrying N), not N's balance.
+    await expectEveryHostHolds(shared, [restarted], asAmount(written + amount('2')));
+  });
+
   it("counts a booking made in host 2's files while it was stopped once it starts again, and a lagging host's own old files book nothing (a restart was taken for a join, and the booking dropped)", async () => {
     const [one, two] = (await startHosts(shared, ['one', 'two'])) as [Host, Host];
     expect((await postDelta(one, 'before-stop', '5')).status).toBe(200);

@@ -52,9 +52,11 @@ describe('the journal', () => {
     const dir = await tempDir();
     const { journal } = await openJournal(dir);
     const external = { source: 'external:auto_trading_state.json' };
-    await journal.append([entry(1), entry(2, Date.now(), external), entry(3), entry(4, Date.now(), external), entry(5, Date.now(), { source: 'external:virtual_balance.json' })]);
-    expect(await journal.writeBackHistory(2, 'auto_trading_state.json')).toEqual({ atRevision: entry(2).balance, echoes: [entry(4).balance] });
-    expect(await journal.writeBackHistory(0, 'auto_trading_state.json')).toEqual({ atRevision: null, echoes: [entry(4).balance, entry(2).balance] });
+    // Revision 4 was a write of that file carrying revision 2: what a writer still carrying 2 last knew.
+    await journal.append([entry(1), entry(2, Date.now(), external), entry(3), entry(4, Date.now(), { ...external, basedOn: 2 }), entry(5, Date.now(), { source: 'external:virtual_balance.json' })]);
+    expect(await journal.writeBackHistory(2, 'auto_trading_state.json')).toEqual({ atRevision: entry(2).balance, echoes: [entry(4).balance], lastWritten: entry(4).balance });
+    expect(await journal.writeBackHistory(1, 'auto_trading_state.json')).toEqual({ atRevision: entry(1).balance, echoes: [entry(4).balance, entry(2).balance], lastWritten: null });
+    expect(await journal.writeBackHistory(0, 'auto_trading_state.json')).toEqual({ atRevision: null, echoes: [entry(4).balance, entry(2).balance], lastWritten: null });
   });
 
   it('writes one JSON line per entry and reads amounts back exactly', async () => {

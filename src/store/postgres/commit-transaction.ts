@@ -48,8 +48,8 @@ export const WRITE_BATCH = `WITH account AS (
   ), e AS (
     SELECT * FROM ${unnestEntries(8)}
   ), journal AS (
-    INSERT INTO balance_sync_journal (account, revision, at, balance, previous, source, reason, idempotency_key, request_hash, written, commit_id, host_id)
-    SELECT account.account, e.revision, e.at, e.balance, e.previous, e.source, e.reason, e.idempotency_key, e.request_hash, e.written, $2::uuid, $3
+    INSERT INTO balance_sync_journal (account, revision, at, balance, previous, source, reason, idempotency_key, request_hash, written, based_on, commit_id, host_id)
+    SELECT account.account, e.revision, e.at, e.balance, e.previous, e.source, e.reason, e.idempotency_key, e.request_hash, e.written, e.based_on, $2::uuid, $3
     FROM account, e
   ), keys AS (
     INSERT INTO balance_sync_idempotency_keys (account, key, request_hash, revision, balance, at)
@@ -64,7 +64,7 @@ export const writeBatchValues = ({ account, hostId }: Scope, commitId: string, b
   const c = entryColumns(decision.entries);
   const { snapshot } = decision;
   return [account, commitId, hostId, formatAmount(snapshot.balance), snapshot.revision, snapshot.updatedAt, before.revision,
-    c.revisions, c.ats, c.balances, c.previous, c.sources, c.reasons, c.keys, c.hashes, c.written];
+    c.revisions, c.ats, c.balances, c.previous, c.sources, c.reasons, c.keys, c.hashes, c.written, c.basedOn];
 };
 
 interface KeyRow {

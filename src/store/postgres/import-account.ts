@@ -31,8 +31,8 @@ export interface AccountImport {
 const CLAIM = `INSERT INTO balance_sync_accounts (account, balance, revision, updated_at) VALUES ($1, $2::numeric, $3, $4::timestamptz)
   ON CONFLICT (account) DO NOTHING RETURNING account`;
 
-const ENTRIES = `INSERT INTO balance_sync_journal (account, revision, at, balance, previous, source, reason, idempotency_key, request_hash, written, host_id)
-  SELECT $1, e.revision, e.at, e.balance, e.previous, e.source, e.reason, e.idempotency_key, e.request_hash, e.written, $2 FROM ${unnestEntries(3)}`;
+const ENTRIES = `INSERT INTO balance_sync_journal (account, revision, at, balance, previous, source, reason, idempotency_key, request_hash, written, based_on, host_id)
+  SELECT $1, e.revision, e.at, e.balance, e.previous, e.source, e.reason, e.idempotency_key, e.request_hash, e.written, e.based_on, $2 FROM ${unnestEntries(3)}`;
 
 // A key's age, as the importing host judged it, is laid on the database's clock: from here on one
 // clock judges the window for every host.
@@ -57,7 +57,7 @@ export async function importAccount(pool: pg.Pool, scope: Scope, data: AccountIm
     }
     for (let start = 0; start < data.entries.length; start += SLICE) {
       const c = entryColumns(data.entries.slice(start, start + SLICE));
-      await client.query(ENTRIES, [scope.account, scope.hostId, c.revisions, c.ats, c.balances, c.previous, c.sources, c.reasons, c.keys, c.hashes, c.written]);
+      await client.query(ENTRIES, [scope.account, scope.hostId, c.revisions, c.ats, c.balances, c.previous, c.sources, c.reasons, c.keys, c.hashes, c.written, c.basedOn]);
     }
     await client.query(KEYS, [
       scope.account,

@@ -41,11 +41,12 @@ export interface EntryRow {
   idempotency_key: string | null;
   request_hash: string | null;
   written: string | null;
+  based_on: string | null;
 }
 
 // (The text aliases shadow the columns in ORDER BY: queries order by the table's column, `j.revision`.)
 export const ENTRY_COLUMNS = `revision::text AS revision, ${isoText('at')} AS at, balance::text AS balance, previous::text AS previous,
-  source, reason, idempotency_key, request_hash, written::text AS written`;
+  source, reason, idempotency_key, request_hash, written::text AS written, based_on::text AS based_on`;
 
 export function entryOf(row: EntryRow): JournalEntry {
   const entry: JournalEntry = {
@@ -59,6 +60,7 @@ export function entryOf(row: EntryRow): JournalEntry {
   if (row.idempotency_key !== null) entry.idempotency_key = row.idempotency_key;
   if (row.request_hash !== null) entry.request_hash = row.request_hash;
   if (row.written !== null) entry.written = amountOf(row.written);
+  if (row.based_on !== null) entry.basedOn = revisionOf(row.based_on);
   return entry;
 }
 
@@ -77,11 +79,13 @@ export function entryColumns(entries: readonly JournalEntry[]) {
     keys: entries.map((e) => e.idempotency_key ?? null),
     hashes: entries.map((e) => e.request_hash ?? null),
     written: entries.map((e) => (e.written === undefined ? null : formatAmount(e.written))),
+    basedOn: entries.map((e) => e.basedOn ?? null),
   };
 }
 
-/** The `unnest` that turns entryColumns (parameters $n…$n+8) back into rows. */
+/** The `unnest` that turns entryColumns (parameters $n…$n+9) back into rows. */
 export const unnestEntries = (first: number) =>
   `unnest($${first}::bigint[], $${first + 1}::timestamptz[], $${first + 2}::numeric[], $${first + 3}::numeric[],
-    $${first + 4}::text[], $${first + 5}::text[], $${first + 6}::text[], $${first + 7}::text[], $${first + 8}::numeric[])
-    AS e(revision, at, balance, previous, source, reason, idempotency_key, request_hash, written)`;
+    $${first + 4}::text[], $${first + 5}::text[], $${first + 6}::text[], $${first + 7}::text[], $${first + 8}::numeric[],
+    $${first + 9}::bigint[])
+    AS e(revision, at, balance, previous, source, reason, idempotency_key, request_hash, written, based_on)`;

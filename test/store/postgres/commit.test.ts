@@ -105,7 +105,10 @@ describe.skipIf(postgresMissing)('committing to the shared balance', () => {
       since: [await writeBackHistory(0, file), await writeBackHistory(1, file)],
     }));
     // (Revision 0 came from files alone: the journal does not hold it.)
-    expect(seen.since).toEqual([{ atRevision: null, echoes: [amount('500')] }, { atRevision: amount('500'), echoes: [] }]);
+    expect(seen.since).toEqual([
+      { atRevision: null, echoes: [amount('500')], lastWritten: null },
+      { atRevision: amount('500'), echoes: [], lastWritten: null },
+    ]);
     expect(seen.snapshot.revision).toBe(2);
   });
 

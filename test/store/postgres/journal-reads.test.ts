@@ -6,13 +6,17 @@ import { RECENT } from '../../../src/store/postgres/journal-reads.ts';
 import { freshDatabase, postgresMissing, uniqueName } from '../../helpers/postgres.ts';
 import { initial, openHost } from './hosts.ts';
 
-const entry = (revision: number, source = 'api@a'): JournalEntry => ({
+const entry = (revision: number, source = 'api@a', extra: Partial<JournalEntry> = {}): JournalEntry => ({
   revision,
   at: new Date(Date.UTC(2026, 10, 23, 10, 0, 0, revision)).toISOString(),
   balance: asAmount(BigInt(revision) * 100_000_000n + 1n),
   previous: revision > 1 ? asAmount(BigInt(revision - 1) * 100_000_000n + 1n) : null,
   source,
+  ...extra,
 });
+
+/** What a legacy writer put into the file, where its booking led to another balance: 123.45. */
+const BOOKED_WRITTEN = asAmount(12_345_000_000n);
 
 describe.skipIf(postgresMissing)('reading the shared journal', () => {
   let url: string;
@@ -52,18 +56,19 @@ describe.skipIf(postgresMissing)('reading the shared journal', () => {
     const file = 'auto_trading_state.json';
     const entries = [
       entry(1),
-      entry(2, `external:${file}@a`),
+      entry(2, `external:${file}@a`, { basedOn: 1, written: BOOKED_WRITTEN }), // a booking on revision 1
       entry(3, `external:${file}@b`),
       entry(4, `external:${file}`), // imported from this host's own journal, before it had a name in it
       entry(5, 'external:virtual_balance.json@a'),
     ];
     const a = await accountWith(entries, 'a');
     const b = await openHost(url, a.account, 'b');
-    expect(await a.writeBackHistory(1, file)).toEqual({ atRevision: entries[0]?.balance, echoes: [entries[3]?.balance, entries[1]?.balance] });
+    // What a writer of a's file still carrying revision 1 last knew: the balance it wrote with it (not the booking's result).
+    expect(await a.writeBackHistory(1, file)).toEqual({ atRevision: entries[0]?.balance, echoes: [entries[3]?.balance, BOOKED_WRITTEN], lastWritten: BOOKED_WRITTEN });
     // Imported entries carry the importing host (a): b's only echo is its own.
-    expect(await b.writeBackHistory(1, file)).toEqual({ atRevision: entries[0]?.balance, echoes: [entries[2]?.balance] });
-    expect(await a.writeBackHistory(3, file)).toEqual({ atRevision: entries[2]?.balance, echoes: [entries[3]?.balance] });
+    expect(await b.writeBackHistory(1, file)).toEqual({ atRevision: entries[0]?.balance, echoes: [entries[2]?.balance], lastWritten: null });
+    expect(await a.writeBackHistory(3, file)).toEqual({ atRevision: entries[2]?.balance, echoes: [entries[3]?.balance], lastWritten: null });
     // A revision the journal does not hold: a deliberate change, whatever the echoes.
-    expect(await a.writeBackHistory(0, file)).toEqual({ atRevision: null, echoes: [entries[3]?.balance, entries[1]?.balance] });
+    expect(await a.writeBackHistory(0, file)).toEqual({ atRevision: null, echoes: [entries[3]?.balance, BOOKED_WRITTEN], lastWritten: null });
   });
 });
