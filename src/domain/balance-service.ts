@@ -231,6 +231,11 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     this.recoveryTimer = null;
     for (const stop of this.stopShared.splice(0)) stop();
     await this.pipeline.idle();
+    // A legacy write that landed in a version a last save replaced is only in that version, which only
+    // this process holds: one last look merges it before the process lets go (the next start could not).
+    if (this.healthy && (await Promise.all(this.options.stores.map((store) => store.hasChanged().catch(() => false)))).some(Boolean)) {
+      await this.pipeline.look();
+    }
     for (const store of this.options.stores) store.close?.();
   }
 

@@ -59,3 +59,23 @@ describe('a legacy writer that stalls half-way through a write', () => {
     expect(await readJson(join(dir, ATS))).toMatchObject({ enabled: true });
   });
 });
+
+describe('a legacy write that lands in a version the service just replaced', () => {
+  it('is merged before a SIGTERM lets the process go: that version was only held by it, and the next start could not find it', async () => {
+    const dir = await tempDir();
+    await writeJson(join(dir, ATS), { enabled: false, symbol: 'BTCUSDT', balance: 100 });
+    const server = await startServer({ DATA_DIR: dir });
+    // A legacy writer resolves the path (opens the file) just before a save renames a new version over it...
+    const handle = await openFile(join(dir, ATS), 'r+');
+    expect((await post(`${server.url}/virtual_balance`, { delta: 10 })).status).toBe(200);
+    // ...then books +7 on what it read, into the version the rename replaced, and the service is stopped at once.
+    const read = JSON.parse((await handle.readFile()).toString('utf8')) as Record<string, unknown>;
+    await handle.truncate(0);
+    await handle.write(JSON.stringify({ ...read, balance: 107, enabled: true }), 0);
+    await handle.close();
+    expect(await server.kill('SIGTERM')).toBe(0);
+    const again = await startServer({ DATA_DIR: dir });
+    expect((await json(`${again.url}/virtual_balance`)).body.balance).toBe(117);
+    expect((await json(`${again.url}/auto_trading/status`)).body.data).toMatchObject({ enabled: true, balance: 117 });
+  });
+});
