@@ -3,7 +3,7 @@
 // rename still waits for it. A folder fsync (one for every rename before it) makes renames durable.
 
 import { randomInt } from 'node:crypto';
-import { statSync, unlinkSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { renameOver } from './rename-exchange.ts';
 import { fingerprintNow, toFingerprint, type Fingerprint } from './text-file.ts';
@@ -99,20 +99,12 @@ export async function stageFile(path: string, data: string, like: Ownership | nu
       if (how === 'renamed') return { displaced: null };
       // Swapped: the temp name holds what was in place — the version checked, or one renamed in since.
       if (statSync(temp, { bigint: true, throwIfNoEntry: false })?.ino !== expected) return { displaced: temp };
-      unlinkIfThere(temp);
+      // (Removed in the thread pool: nothing waits for it, and a leftover is removed at the next start.)
+      void unlink(temp).catch(() => {});
       return { displaced: null };
     },
     discard,
   };
-}
-
-/** (A temp file left behind is removed at the next start: see isTempFileOf.) */
-function unlinkIfThere(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // left for the next start
-  }
 }
 
 async function createTemp(path: string, mode: number): Promise<{ handle: FileHandle; temp: string }> {
