@@ -5,6 +5,7 @@ import { stageFile } from '../../src/store/durable-write.ts';
 import { renameOver } from '../../src/store/rename-exchange.ts';
 import { fingerprintOf, sameFingerprint } from '../../src/store/text-file.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 async function existing(mode: number) {
   const dir = await tempDir();
@@ -76,6 +77,8 @@ describe('a staged atomic write', () => {
     expect(await readFile(path, 'utf8')).toBe('{"balance": 9}');
     expect(staged.commitIf((await fingerprintOf(path))!.ino)).toEqual({ displaced: null });
     expect(await readFile(path, 'utf8')).toBe('{"balance": 8}');
+    // (The version it replaced is removed in the thread pool: nothing waits for it.)
+    await waitFor(async () => (await readdir(dir)).length === 1, 1_000, 'the replaced version removed');
     expect(await readdir(dir)).toEqual(['auto_trading_state.json']);
   });
 
