@@ -193,8 +193,12 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
   async syncIfChanged(): Promise<void> {
     if (!this.healthy) return; // recovery runs on its own timer
     if (this.stale) return this.now() >= this.retryAfterMs ? this.sync() : undefined;
-    const changed = await Promise.all(this.options.stores.map((store) => store.hasChanged()));
-    if (changed.some(Boolean)) await this.sync();
+    if (await this.changedOnDisk()) await this.sync();
+  }
+
+  /** A file, or a version a save replaced, changed since it was last read or written (a stat each). */
+  private async changedOnDisk(): Promise<boolean> {
+    return (await Promise.all(this.options.stores.map((store) => store.hasChanged()))).some(Boolean);
   }
 
   health() {
@@ -233,9 +237,7 @@ export class BalanceService extends EventEmitter<BalanceServiceEvents> {
     await this.pipeline.idle();
     // A legacy write that landed in a version a last save replaced is only in that version, which only
     // this process holds: one last look merges it before the process lets go (the next start could not).
-    if (this.healthy && (await Promise.all(this.options.stores.map((store) => store.hasChanged().catch(() => false)))).some(Boolean)) {
-      await this.pipeline.look();
-    }
+    if (this.healthy && (await this.changedOnDisk().catch(() => false))) await this.pipeline.look();
     for (const store of this.options.stores) store.close?.();
   }
 
