@@ -1,7 +1,6 @@
 // Reading the shared truth: the account's head, its journal forwards and backwards, a write-back's history.
 
 import type pg from 'pg';
-import type { Amount } from '../../domain/amount.ts';
 import type { Snapshot } from '../../domain/change.ts';
 import type { JournalEntry } from '../../domain/ports.ts';
 import type { WriteBackHistory } from '../../domain/stale-write-back.ts';
@@ -46,21 +45,20 @@ export async function readRecent(db: Queryable, account: string, limit: number):
  * imported from its own journal.
  */
 export async function readWriteBackHistory(db: Queryable, scope: Scope, revision: number, file: string): Promise<WriteBackHistory> {
-  const { rows } = await db.query<{ at_revision: string | null; echoes: string[]; based_on: (number | null)[] }>(
+  const { rows } = await db.query<{ at_revision: string | null; echoes: string[] | null; last_written: string | null }>(
     `SELECT (SELECT balance::text FROM balance_sync_journal WHERE account = $1 AND revision = $3) AS at_revision,
-       ARRAY(SELECT coalesce(written, balance)::text FROM balance_sync_journal
-             WHERE account = $1 AND revision > $3
-               AND (source = 'external:' || $4 || '@' || $2 OR (source = 'external:' || $4 AND host_id = $2))
-             ORDER BY revision DESC) AS echoes,
-       ARRAY(SELECT based_on::int FROM balance_sync_journal
-             WHERE account = $1 AND revision > $3
-               AND (source = 'external:' || $4 || '@' || $2 OR (source = 'external:' || $4 AND host_id = $2))
-             ORDER BY revision DESC) AS based_on`,
+       array_agg(coalesce(written, balance)::text ORDER BY revision DESC) AS echoes,
+       -- The newest of them written carrying that same revision: what a writer still carrying it last knew.
+       (array_agg(coalesce(written, balance)::text ORDER BY revision DESC) FILTER (WHERE based_on = $3))[1] AS last_written
+     FROM balance_sync_journal
+     WHERE account = $1 AND revision > $3
+       AND (source = 'external:' || $4 || '@' || $2 OR (source = 'external:' || $4 AND host_id = $2))`,
     [scope.account, scope.hostId, revision, file],
   );
   const row = rows[0];
-  const echoes: Amount[] = (row?.echoes ?? []).map(amountOf);
-  // The newest of them written carrying that same revision: what a writer still carrying it last knew.
-  const newest = (row?.based_on ?? []).findIndex((basedOn) => basedOn === revision);
-  return { atRevision: row?.at_revision == null ? null : amountOf(row.at_revision), echoes, lastWritten: newest < 0 ? null : (echoes[newest] ?? null) };
+  return {
+    atRevision: row?.at_revision == null ? null : amountOf(row.at_revision),
+    echoes: (row?.echoes ?? []).map(amountOf),
+    lastWritten: row?.last_written == null ? null : amountOf(row.last_written),
+  };
 }
