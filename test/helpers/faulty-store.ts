@@ -2,8 +2,12 @@
 
 import type { BalanceRecord, BalanceStore, PreparedWrite } from '../../src/domain/ports.ts';
 
-/** `prepare`: writing the new version fails (disk full, EIO); `commit`: putting it in place fails (the rename). */
-export type WritePhase = 'prepare' | 'commit';
+/**
+ * `prepare`: writing the new version fails (disk full, EIO); `fsync`: making a new version prepared with
+ * its fsync left for later durable fails (an I/O error the disk reports late; the shared truth's saves);
+ * `commit`: putting it in place fails (the rename).
+ */
+export type WritePhase = 'prepare' | 'fsync' | 'commit';
 
 export class FaultyStore implements BalanceStore {
   private failures: { error: NodeJS.ErrnoException; skip: number; count: number; phase: WritePhase } | null = null;
@@ -48,6 +52,8 @@ export class FaultyStore implements BalanceStore {
       await real.revert(fallback);
     };
     if (!failure) return { ...real, revert };
+    // Only the fsync asked for fails (a prepare told to leave it for later): the rename itself would work.
+    if (failure.phase === 'fsync') return { ...real, revert, fsync: () => Promise.reject(failure.error) };
     return {
       lastLook: (options) => real.lastLook(options),
       fsync: () => real.fsync(),

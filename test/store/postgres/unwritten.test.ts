@@ -21,11 +21,38 @@ describe.skipIf(postgresMissing)('a commit whose files cannot be written on the 
     await service?.close();
   });
 
-  it('is 503 saying it was committed and must not be sent again; the database holds it once, and the files follow once they can', async () => {
+  async function faultyHost() {
     const dir = await tempDir();
     let faulty: FaultyStore[] = [];
     service = await openService(dir, { databaseUrl: url, account: uniqueName('account'), wrapStores: (stores) => (faulty = stores.map((s) => new FaultyStore(s))) });
-    (faulty[1] as FaultyStore).failWrites('EIO', { phase: 'commit' }); // the trading state's rename, after COMMIT
+    return { dir, service, trading: faulty[1] as FaultyStore };
+  }
+
+  it('is refused before anything commits when the disk is full while the account is held: 503, the database and the files as they were', async () => {
+    const { dir, service, trading } = await faultyHost();
+    trading.failWrites('ENOSPC', { phase: 'prepare' }); // the trading state's new version cannot be written
+    const answer = await request(service.app).post('/virtual_balance').send({ delta: 5 });
+    expect(answer.status).toBe(503);
+    expect(answer.body.message).not.toMatch(/committed/);
+    expect((await request(service.app).get('/virtual_balance/history?limit=10').expect(200)).body.entries.map((e: { revision: number }) => e.revision)).toEqual([1]);
+    expect([(await readJson(join(dir, VB))).balance, (await readJson(join(dir, ATS))).balance]).toEqual([10_000, 10_000]);
+    // The fault gone, the same change commits once.
+    expect((await request(service.app).post('/virtual_balance').send({ delta: 5 })).body).toMatchObject({ balance: 10_005, revision: 2 });
+  });
+
+  it('is 503 saying it was committed when a file cannot be made durable after COMMIT (never renamed unsynced, never 200)', async () => {
+    const { dir, service, trading } = await faultyHost();
+    trading.failWrites('EIO', { phase: 'fsync' });
+    const answer = await request(service.app).post('/virtual_balance').send({ delta: 5 });
+    expect(answer.status).toBe(503);
+    expect(answer.body.message).toMatch(/committed \(revision 2\).*could not be written.*do not send it again/);
+    await service.balance.sync();
+    await waitFor(async () => ((await readJson(join(dir, ATS))).balance === 10_005 ? true : undefined), 2_000, 'the trading state to hold the committed change');
+  });
+
+  it('is 503 saying it was committed and must not be sent again; the database holds it once, and the files follow once they can', async () => {
+    const { dir, service, trading } = await faultyHost();
+    trading.failWrites('EIO', { phase: 'commit' }); // the trading state's rename, after COMMIT
 
     const answer = await request(service.app).post('/virtual_balance').send({ delta: 5 });
     expect(answer.status).toBe(503);
